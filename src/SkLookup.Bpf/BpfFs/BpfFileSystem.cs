@@ -1,0 +1,40 @@
+using SkLookup.Bpf.Interop;
+
+namespace SkLookup.Bpf;
+
+/// <summary>The BPF file system (bpffs), where maps, programs and links are pinned.</summary>
+public static class BpfFileSystem
+{
+    /// <summary>BPF_FS_MAGIC, what <c>statfs</c> reports for bpffs.</summary>
+    public const long Magic = 0xcafe4a11;
+
+    /// <summary>The usual mount point.</summary>
+    public const string DefaultPath = "/sys/fs/bpf";
+
+    /// <summary>True if <paramref name="path"/> exists and is on bpffs.</summary>
+    public static bool IsBpfFs(string path) => LibC.Statfs(path, out var stat) == 0 && stat.Type == Magic;
+
+    /// <summary>Throws a clear error unless <paramref name="path"/> is a directory on bpffs.</summary>
+    public static void EnsureBpfFs(string path)
+    {
+        if (!Directory.Exists(path))
+            throw new BpfException($"{path} does not exist: mount bpffs there (mount -t bpf bpf {path}) or pass another path", Errno.ENOENT, BpfErrorReason.NotFound);
+        if (!IsBpfFs(path))
+            throw new BpfException($"{path} is not on bpffs: mount it (mount -t bpf bpf {path}) or pass a path that is", Errno.EINVAL, BpfErrorReason.InvalidArgument);
+    }
+
+    /// <summary>Mounts a new bpffs instance at <paramref name="path"/>, creating the directory if needed.</summary>
+    public static void Mount(string path)
+    {
+        Directory.CreateDirectory(path);
+        if (LibC.Mount("bpf", path, "bpf", 0, 0) != 0)
+            throw Errno.Last($"mount bpffs at {path}");
+    }
+
+    /// <summary>Unmounts the bpffs instance at <paramref name="path"/> (lazily, so open files do not block it).</summary>
+    public static void Unmount(string path)
+    {
+        if (LibC.Umount2(path, LibC.MNT_DETACH) != 0)
+            throw Errno.Last($"unmount {path}");
+    }
+}

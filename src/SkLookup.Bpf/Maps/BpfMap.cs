@@ -1,0 +1,473 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SkLookup.Bpf.Interop;
+
+namespace SkLookup.Bpf;
+
+/// <summary>
+/// A map loaded in the kernel. It owns its file descriptor; dispose it to release the map (a pinned
+/// map lives on in bpffs). Keys and values travel as raw bytes (<see cref="Span{T}"/>) or as unmanaged
+/// structs of exactly the map's sizes.
+/// </summary>
+public sealed unsafe class BpfMap : IDisposable
+{
+    private BpfMap(FileDescriptor fd, MapInfo info)
+    {
+        Handle = fd;
+        Info = info;
+    }
+
+    /// <summary>The map's file descriptor.</summary>
+    public FileDescriptor Handle { get; }
+
+    /// <summary>What the kernel reports about the map, read when it was created or opened.</summary>
+    public MapInfo Info { get; }
+
+    /// <summary>The map type.</summary>
+    public MapType Type => Info.Type;
+
+    /// <summary>Key size in bytes.</summary>
+    public int KeySize => (int)Info.KeySize;
+
+    /// <summary>Value size in bytes, as user space sees it: for per-CPU maps, one slot of 8-byte aligned size per possible CPU.</summary>
+    public int ValueSize => IsPerCpu ? RoundUp8((int)Info.ValueSize) * PossibleCpus.Count : (int)Info.ValueSize;
+
+    /// <summary>The maximum number of entries.</summary>
+    public uint MaxEntries => Info.MaxEntries;
+
+    /// <summary>True for the per-CPU map types, whose values hold one slot per possible CPU.</summary>
+    public bool IsPerCpu => Info.Type is MapType.PerCpuArray or MapType.PerCpuHash;
+
+    /// <summary>Creates a map from <paramref name="spec"/> and writes its <see cref="MapSpec.Contents"/>.</summary>
+    public static BpfMap Create(MapSpec spec)
+    {
+        var attr = new MapCreateAttr
+        {
+            MapType = (uint)spec.Type,
+            KeySize = spec.KeySize,
+            ValueSize = spec.ValueSize,
+            MaxEntries = spec.MaxEntries,
+            MapFlags = (uint)spec.Flags,
+        };
+        BpfSyscall.CopyObjectName(spec.KernelName, attr.MapName);
+        var result = BpfSyscall.TryInvoke(BpfCommand.MapCreate, ref attr, out var errno);
+        if (result < 0)
+            throw CreateError(spec, errno);
+
+        var map = FromFd(new FileDescriptor((int)result, ownsHandle: true));
+        try
+        {
+            foreach (var (key, value) in spec.Contents)
+                map.Update(key, value);
+            if (spec.Freeze)
+                map.Freeze();
+            return map;
+        }
+        catch
+        {
+            map.Dispose();
+            throw;
+        }
+    }
+
+    private static BpfException CreateError(MapSpec spec, int errno)
+    {
+        if (errno == Errno.EINVAL)
+        {
+            var hint = spec.Type switch
+            {
+                MapType.LpmTrie when (spec.Flags & MapFlags.NoPrealloc) == 0 => "an LPM trie needs MapFlags.NoPrealloc",
+                MapType.LpmTrie => "an LPM trie key is a u32 prefix length followed by 1 to 256 bytes of data",
+                MapType.SockMap or MapType.ReuseportSockArray when spec.KeySize != 4 => "its key must be 4 bytes",
+                MapType.SockMap or MapType.SockHash or MapType.ReuseportSockArray when spec.ValueSize is not (4 or 8) => "its value must be 4 or 8 bytes",
+                _ when spec.KeySize == 0 && spec.Type is not (MapType.Array or MapType.PerCpuArray) => "the key size must not be 0",
+                _ when spec.ValueSize == 0 => "the value size must not be 0",
+                _ when spec.MaxEntries == 0 => "max entries must not be 0",
+                _ => "check the key size, value size, max entries and flags for this map type",
+            };
+            return new BpfException($"create map {spec}: EINVAL: {hint}", errno, BpfErrorReason.InvalidArgument);
+        }
+        if (errno == Errno.EPERM)
+            return Errno.ToException($"create map {spec}", errno);
+        var known = Enum.IsDefined(spec.Type);
+        return errno == Errno.EINVAL || !known
+            ? new BpfException($"create map {spec}: {Errno.Name(errno)}", errno, Errno.Reason(errno))
+            : Errno.ToException($"create map {spec}", errno);
+    }
+
+    /// <summary>Wraps a map file descriptor, taking ownership of it, and reads the map's info.</summary>
+    public static BpfMap FromFd(FileDescriptor fd)
+    {
+        try
+        {
+            return new BpfMap(fd, MapInfo.Read(fd));
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens the map pinned at <paramref name="path"/>.</summary>
+    public static BpfMap OpenPinned(string path) => FromFd(BpfSyscall.OpenPinned(path, "map"));
+
+    /// <summary>Opens a map by its kernel id.</summary>
+    public static BpfMap OpenById(uint id)
+    {
+        var attr = new GetIdAttr { Id = id };
+        return FromFd(BpfSyscall.InvokeForFd(BpfCommand.MapGetFdById, ref attr, $"open map id {id}"));
+    }
+
+    /// <summary>
+    /// Opens the map pinned at <paramref name="path"/> if it matches <paramref name="spec"/>, or creates
+    /// it and pins it there. A pinned map of another shape is an <see cref="BpfErrorReason.Incompatible"/> error.
+    /// </summary>
+    public static BpfMap OpenOrCreatePinned(string path, MapSpec spec)
+    {
+        if (File.Exists(path))
+        {
+            var existing = OpenPinned(path);
+            try
+            {
+                existing.CheckCompatible(spec);
+                return existing;
+            }
+            catch
+            {
+                existing.Dispose();
+                throw;
+            }
+        }
+        var map = Create(spec);
+        try
+        {
+            map.Pin(path);
+            return map;
+        }
+        catch
+        {
+            map.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Throws <see cref="BpfErrorReason.Incompatible"/> unless this map has the type, sizes and flags of <paramref name="spec"/>.</summary>
+    public void CheckCompatible(MapSpec spec)
+    {
+        var differences = new List<string>(5);
+        if (Info.Type != spec.Type) differences.Add($"type {Info.Type}, want {spec.Type}");
+        if (Info.KeySize != spec.KeySize) differences.Add($"key size {Info.KeySize}, want {spec.KeySize}");
+        if (Info.ValueSize != spec.ValueSize) differences.Add($"value size {Info.ValueSize}, want {spec.ValueSize}");
+        if (Info.MaxEntries != spec.MaxEntries) differences.Add($"max entries {Info.MaxEntries}, want {spec.MaxEntries}");
+        // The kernel adds BPF_F_RDONLY_PROG to frozen .rodata maps on its own; compare the rest.
+        var flagsMask = ~(uint)MapFlags.ReadOnlyProgram;
+        if ((Info.Flags & flagsMask) != ((uint)spec.Flags & flagsMask)) differences.Add($"flags {(MapFlags)Info.Flags}, want {spec.Flags}");
+        if (differences.Count > 0)
+            throw new BpfException($"map '{Info.Name}' (id {Info.Id}) is incompatible with {spec.Name}: {string.Join(", ", differences)}",
+                0, BpfErrorReason.Incompatible);
+    }
+
+    /// <summary>Pins the map at <paramref name="path"/> on bpffs.</summary>
+    public void Pin(string path) => BpfSyscall.Pin(Handle, path, $"map '{Info.Name}'");
+
+    /// <summary>Freezes the map: user space can no longer write it (BPF_MAP_FREEZE).</summary>
+    public void Freeze()
+    {
+        var attr = new SingleFdAttr { Value = (uint)Handle.Value };
+        BpfSyscall.Invoke(BpfCommand.MapFreeze, ref attr, $"freeze map '{Info.Name}'");
+    }
+
+    /// <summary>Looks up <paramref name="key"/>; returns false if it is missing.</summary>
+    public bool TryLookup(ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        CheckSizes(key, value.Length);
+        fixed (byte* keyPointer = key)
+        fixed (byte* valuePointer = value)
+        {
+            var attr = new MapElemAttr { MapFd = (uint)Handle.Value, Key = (ulong)keyPointer, ValueOrNextKey = (ulong)valuePointer };
+            if (BpfSyscall.TryInvoke(BpfCommand.MapLookupElem, ref attr, out var errno) >= 0)
+                return true;
+            if (errno == Errno.ENOENT)
+                return false;
+            throw Errno.ToException($"lookup in map '{Info.Name}'", errno);
+        }
+    }
+
+    /// <summary>Looks up <paramref name="key"/> and returns a copy of its value, or null if it is missing.</summary>
+    public byte[]? Lookup(ReadOnlySpan<byte> key)
+    {
+        var value = new byte[ValueSize];
+        return TryLookup(key, value) ? value : null;
+    }
+
+    /// <summary>Creates or replaces the entry for <paramref name="key"/>, as <paramref name="flags"/> allow.</summary>
+    public void Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags = MapUpdateFlags.Any)
+    {
+        CheckSizes(key, value.Length);
+        fixed (byte* keyPointer = key)
+        fixed (byte* valuePointer = value)
+        {
+            var attr = new MapElemAttr { MapFd = (uint)Handle.Value, Key = (ulong)keyPointer, ValueOrNextKey = (ulong)valuePointer, Flags = (ulong)flags };
+            BpfSyscall.Invoke(BpfCommand.MapUpdateElem, ref attr, $"update map '{Info.Name}'");
+        }
+    }
+
+    /// <summary>Deletes <paramref name="key"/>; returns false if it was not there.</summary>
+    public bool Delete(ReadOnlySpan<byte> key)
+    {
+        CheckSizes(key, ValueSize);
+        fixed (byte* keyPointer = key)
+        {
+            var attr = new MapElemAttr { MapFd = (uint)Handle.Value, Key = (ulong)keyPointer };
+            if (BpfSyscall.TryInvoke(BpfCommand.MapDeleteElem, ref attr, out var errno) >= 0)
+                return true;
+            if (errno == Errno.ENOENT)
+                return false;
+            throw Errno.ToException($"delete from map '{Info.Name}'", errno);
+        }
+    }
+
+    /// <summary>
+    /// Writes the key that follows <paramref name="key"/> (or the first key, when <paramref name="key"/>
+    /// is empty) into <paramref name="nextKey"/>. Returns false at the end of the map.
+    /// </summary>
+    public bool TryGetNextKey(ReadOnlySpan<byte> key, Span<byte> nextKey)
+    {
+        if (nextKey.Length != KeySize)
+            throw new ArgumentException($"next key must be {KeySize} bytes", nameof(nextKey));
+        fixed (byte* keyPointer = key)
+        fixed (byte* nextPointer = nextKey)
+        {
+            var attr = new MapElemAttr { MapFd = (uint)Handle.Value, Key = key.IsEmpty ? 0 : (ulong)keyPointer, ValueOrNextKey = (ulong)nextPointer };
+            if (BpfSyscall.TryInvoke(BpfCommand.MapGetNextKey, ref attr, out var errno) >= 0)
+                return true;
+            if (errno == Errno.ENOENT)
+                return false;
+            throw Errno.ToException($"iterate map '{Info.Name}'", errno);
+        }
+    }
+
+    /// <summary>
+    /// Every key in the map. Safe against concurrent deletes: when the current key vanishes, the kernel
+    /// restarts from the first key, and keys already returned are skipped.
+    /// </summary>
+    public IEnumerable<byte[]> Keys()
+    {
+        var seen = new HashSet<byte[]>(ByteArrayComparer.Instance);
+        var current = Array.Empty<byte>();
+        var revisits = 0L;
+        while (true)
+        {
+            var next = new byte[KeySize];
+            if (!TryGetNextKey(current, next))
+                yield break;
+            if (seen.Add(next))
+                yield return next;
+            else if (++revisits > MaxEntries * 4L + 16)
+                yield break; // The map keeps changing faster than it can be walked.
+            current = next;
+        }
+    }
+
+    /// <summary>Every entry in the map; entries deleted while iterating are skipped.</summary>
+    public IEnumerable<KeyValuePair<byte[], byte[]>> Entries()
+    {
+        foreach (var key in Keys())
+        {
+            var value = Lookup(key);
+            if (value is not null)
+                yield return new(key, value);
+        }
+    }
+
+    /// <summary>Looks up an unmanaged key and value of exactly the map's sizes.</summary>
+    public bool TryLookup<TKey, TValue>(in TKey key, out TValue value) where TKey : unmanaged where TValue : unmanaged
+    {
+        value = default;
+        return TryLookup(AsBytes(in key), MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref value, 1)));
+    }
+
+    /// <summary>Writes an unmanaged key and value of exactly the map's sizes.</summary>
+    public void Update<TKey, TValue>(in TKey key, in TValue value, MapUpdateFlags flags = MapUpdateFlags.Any)
+        where TKey : unmanaged where TValue : unmanaged
+        => Update(AsBytes(in key), AsBytes(in value), flags);
+
+    /// <summary>Deletes an unmanaged key.</summary>
+    public bool Delete<TKey>(in TKey key) where TKey : unmanaged => Delete(AsBytes(in key));
+
+    /// <summary>Puts a socket into a SOCKMAP or SOCKHASH (or REUSEPORT_SOCKARRAY) under <paramref name="key"/>.</summary>
+    public void UpdateSocket(ReadOnlySpan<byte> key, FileDescriptor socket, MapUpdateFlags flags = MapUpdateFlags.Any)
+    {
+        if (Type is not (MapType.SockMap or MapType.SockHash or MapType.ReuseportSockArray))
+            throw new BpfException($"map '{Info.Name}' is a {Type}, not a socket map", 0, BpfErrorReason.InvalidArgument);
+        Span<byte> value = stackalloc byte[ValueSize];
+        value.Clear();
+        MemoryMarshal.Write(value, (uint)socket.Value);
+        Update(key, value, flags);
+    }
+
+    /// <summary>The cookie of the socket under <paramref name="key"/> in a socket map, or null if the slot is empty. Needs an 8-byte value.</summary>
+    public ulong? LookupSocketCookie(ReadOnlySpan<byte> key)
+    {
+        if (ValueSize != 8)
+            throw new BpfException($"map '{Info.Name}' has {ValueSize}-byte values; the kernel returns socket cookies only for 8-byte values",
+                0, BpfErrorReason.InvalidArgument);
+        Span<byte> value = stackalloc byte[8];
+        return TryLookup(key, value) ? MemoryMarshal.Read<ulong>(value) : null;
+    }
+
+    /// <summary>Reads a per-CPU value as one <typeparamref name="T"/> per possible CPU.</summary>
+    public T[] LookupPerCpu<T>(ReadOnlySpan<byte> key) where T : unmanaged
+    {
+        if (!IsPerCpu)
+            throw new InvalidOperationException($"map '{Info.Name}' is a {Type}, not a per-CPU map");
+        if (sizeof(T) != Info.ValueSize)
+            throw new ArgumentException($"{typeof(T).Name} is {sizeof(T)} bytes; map values are {Info.ValueSize}");
+        var raw = new byte[ValueSize];
+        var result = new T[PossibleCpus.Count];
+        if (!TryLookup(key, raw))
+            return result;
+        var stride = RoundUp8(sizeof(T));
+        for (var cpu = 0; cpu < result.Length; cpu++)
+            result[cpu] = MemoryMarshal.Read<T>(raw.AsSpan(cpu * stride, sizeof(T)));
+        return result;
+    }
+
+    /// <summary>Sums a per-CPU counter (an unsigned 64-bit value, or several of them) across all CPUs.</summary>
+    public ulong[] SumPerCpu(ReadOnlySpan<byte> key)
+    {
+        if (!IsPerCpu || Info.ValueSize % 8 != 0)
+            throw new InvalidOperationException($"map '{Info.Name}' does not hold per-CPU u64 counters");
+        var counters = (int)Info.ValueSize / 8;
+        var raw = new byte[ValueSize];
+        var sums = new ulong[counters];
+        if (!TryLookup(key, raw))
+            return sums;
+        var values = MemoryMarshal.Cast<byte, ulong>(raw);
+        for (var cpu = 0; cpu < PossibleCpus.Count; cpu++)
+            for (var i = 0; i < counters; i++)
+                sums[i] += values[cpu * counters + i];
+        return sums;
+    }
+
+    /// <summary>
+    /// Writes many entries with one BPF_MAP_UPDATE_BATCH call where the map type has it, else one by one.
+    /// <paramref name="keys"/> and <paramref name="values"/> hold the entries back to back. Returns how many were written.
+    /// </summary>
+    public int UpdateBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, MapUpdateFlags flags = MapUpdateFlags.Any)
+    {
+        var count = CheckBatch(keys, values);
+        if (count == 0)
+            return 0;
+        fixed (byte* keysPointer = keys)
+        fixed (byte* valuesPointer = values)
+        {
+            var attr = new MapBatchAttr { Keys = (ulong)keysPointer, Values = (ulong)valuesPointer, Count = (uint)count, MapFd = (uint)Handle.Value, ElemFlags = (ulong)flags };
+            if (BpfSyscall.TryInvoke(BpfCommand.MapUpdateBatch, ref attr, out var errno) >= 0)
+                return (int)attr.Count;
+            if (errno is not (Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP) || attr.Count != 0)
+                throw Errno.ToException($"batch update of map '{Info.Name}' (after {attr.Count} of {count})", errno);
+        }
+        // LPM tries and socket maps have no batch operations: fall back to single updates.
+        for (var i = 0; i < count; i++)
+            Update(keys.Slice(i * KeySize, KeySize), values.Slice(i * ValueSize, ValueSize), flags);
+        return count;
+    }
+
+    /// <summary>Deletes many keys, with BPF_MAP_DELETE_BATCH where the map type has it. Missing keys are skipped.</summary>
+    public int DeleteBatch(ReadOnlySpan<byte> keys)
+    {
+        if (keys.Length % KeySize != 0)
+            throw new ArgumentException($"keys must be a multiple of {KeySize} bytes", nameof(keys));
+        var count = keys.Length / KeySize;
+        if (count == 0)
+            return 0;
+        var deleted = 0;
+        for (var i = 0; i < count; i++)
+            if (Delete(keys.Slice(i * KeySize, KeySize)))
+                deleted++;
+        return deleted;
+    }
+
+    /// <summary>
+    /// Reads every entry with BPF_MAP_LOOKUP_BATCH (hash and array maps), falling back to key iteration
+    /// for map types without batch support.
+    /// </summary>
+    public List<KeyValuePair<byte[], byte[]>> LookupAll()
+    {
+        var result = new List<KeyValuePair<byte[], byte[]>>();
+        const int chunk = 256;
+        var keys = new byte[chunk * KeySize];
+        var values = new byte[chunk * ValueSize];
+        var batchToken = new byte[Math.Max(8, KeySize)];
+        var first = true;
+        fixed (byte* keysPointer = keys)
+        fixed (byte* valuesPointer = values)
+        fixed (byte* tokenPointer = batchToken)
+        {
+            while (true)
+            {
+                var attr = new MapBatchAttr
+                {
+                    InBatch = first ? 0 : (ulong)tokenPointer,
+                    OutBatch = (ulong)tokenPointer,
+                    Keys = (ulong)keysPointer,
+                    Values = (ulong)valuesPointer,
+                    Count = chunk,
+                    MapFd = (uint)Handle.Value,
+                };
+                var ok = BpfSyscall.TryInvoke(BpfCommand.MapLookupBatch, ref attr, out var errno) >= 0;
+                if (!ok && errno != Errno.ENOENT)
+                {
+                    if (first && errno is Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
+                        return Entries().ToList();
+                    throw Errno.ToException($"batch lookup of map '{Info.Name}'", errno);
+                }
+                for (var i = 0; i < attr.Count; i++)
+                    result.Add(new(keys.AsSpan(i * KeySize, KeySize).ToArray(), values.AsSpan(i * ValueSize, ValueSize).ToArray()));
+                if (!ok) // ENOENT: the walk is complete.
+                    return result;
+                first = false;
+            }
+        }
+    }
+
+    private int CheckBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values)
+    {
+        if (keys.Length % KeySize != 0 || values.Length % ValueSize != 0 || keys.Length / KeySize != values.Length / ValueSize)
+            throw new ArgumentException($"batch needs N keys of {KeySize} bytes and N values of {ValueSize} bytes");
+        return keys.Length / KeySize;
+    }
+
+    private void CheckSizes(ReadOnlySpan<byte> key, int valueLength)
+    {
+        if (key.Length != KeySize)
+            throw new ArgumentException($"map '{Info.Name}' has {KeySize}-byte keys, got {key.Length} bytes", nameof(key));
+        if (valueLength != ValueSize)
+            throw new ArgumentException($"map '{Info.Name}' has {ValueSize}-byte values, got {valueLength} bytes", "value");
+    }
+
+    private static ReadOnlySpan<byte> AsBytes<T>(in T value) where T : unmanaged =>
+        MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value));
+
+    private static int RoundUp8(int size) => (size + 7) & ~7;
+
+    /// <summary>Disposes the file descriptor.</summary>
+    public void Dispose() => Handle.Dispose();
+
+    /// <inheritdoc />
+    public override string ToString() => $"map '{Info.Name}' id {Info.Id} ({Type})";
+
+    private sealed class ByteArrayComparer : IEqualityComparer<byte[]>
+    {
+        public static readonly ByteArrayComparer Instance = new();
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+        public int GetHashCode(byte[] bytes)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(bytes);
+            return hash.ToHashCode();
+        }
+    }
+}
