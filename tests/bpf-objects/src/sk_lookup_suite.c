@@ -369,9 +369,16 @@ int access_ctx_sk(struct bpf_sk_lookup *ctx)
  * Check a context field of `width` bytes (2 or 4) at `off` against `want`,
  * the value a full-width load of it gives: first one byte at a time, then one
  * 16-bit word at a time. Records `step` and fails on the first mismatch.
+ *
+ * `words` is how many 16-bit words to check. Only the low word of family,
+ * protocol and local_port is meaningful: the kernel keeps those as 16-bit
+ * values, and a 2-byte load at field + 2 is accepted but gives the low word
+ * again (the verifier drops the offset when the load is as wide as the
+ * kernel's own field), so it is not checked.
  */
 static __always_inline int field_is(const struct bpf_sk_lookup *ctx, __u32 off,
-				    __u32 width, __u32 want, __u32 step)
+				    __u32 width, __u32 want, __u32 words,
+				    __u32 step)
 {
 #pragma clang loop unroll(full)
 	for (__u32 i = 0; i < 4; i++) {
@@ -383,7 +390,7 @@ static __always_inline int field_is(const struct bpf_sk_lookup *ctx, __u32 off,
 	}
 #pragma clang loop unroll(full)
 	for (__u32 i = 0; i < 2; i++) {
-		if (2 * i < width &&
+		if (i < words &&
 		    CTX_LOAD(__u16, ctx, WORD_AT(off, width, i)) != (__u16)(want >> (16 * i))) {
 			narrow_fail_step = step + 1;
 			return 0;
@@ -397,7 +404,7 @@ static __always_inline int ip6_is(const struct bpf_sk_lookup *ctx, __u32 off,
 {
 #pragma clang loop unroll(full)
 	for (__u32 w = 0; w < 4; w++) {
-		if (!field_is(ctx, off + 4 * w, 4, want ? want[w] : 0, step + 2 * w))
+		if (!field_is(ctx, off + 4 * w, 4, want ? want[w] : 0, 2, step + 2 * w))
 			return 0;
 	}
 	return 1;
@@ -417,13 +424,13 @@ int ctx_narrow_access(struct bpf_sk_lookup *ctx)
 	__u32 family = v4 ? AF_INET : AF_INET6;
 	struct bpf_sock *sk;
 
-	if (!field_is(ctx, OFF(family), 4, family, 10))
+	if (!field_is(ctx, OFF(family), 4, family, 1, 10))
 		return SK_DROP;
-	if (!field_is(ctx, OFF(protocol), 4, IPPROTO_TCP, 20))
+	if (!field_is(ctx, OFF(protocol), 4, IPPROTO_TCP, 1, 20))
 		return SK_DROP;
 
 	/* remote_port is a 2-byte field followed by 2 bytes of zero padding. */
-	if (!field_is(ctx, OFF(remote_port), 2, src_port_be, 30))
+	if (!field_is(ctx, OFF(remote_port), 2, src_port_be, 1, 30))
 		return SK_DROP;
 	/* A 4-byte load at remote_port is allowed for old programs; the kernel
 	 * turns it into a 2-byte load, so it gives the bare be16 value. */
@@ -438,12 +445,12 @@ int ctx_narrow_access(struct bpf_sk_lookup *ctx)
 		return SK_DROP;
 	}
 
-	if (!field_is(ctx, OFF(local_port), 4, dst_port, 40))
+	if (!field_is(ctx, OFF(local_port), 4, dst_port, 1, 40))
 		return SK_DROP;
 
-	if (!field_is(ctx, OFF(remote_ip4), 4, v4 ? src_ip4 : 0, 50))
+	if (!field_is(ctx, OFF(remote_ip4), 4, v4 ? src_ip4 : 0, 2, 50))
 		return SK_DROP;
-	if (!field_is(ctx, OFF(local_ip4), 4, v4 ? dst_ip4 : 0, 60))
+	if (!field_is(ctx, OFF(local_ip4), 4, v4 ? dst_ip4 : 0, 2, 60))
 		return SK_DROP;
 	if (!ip6_is(ctx, OFF(remote_ip6), v4 ? 0 : src_ip6, 70))
 		return SK_DROP;

@@ -19,8 +19,8 @@ if [ "${SKLOOKUP_VERIFY_INNER:-}" != 1 ]; then
 	SKLOOKUP_VERIFY_INNER=1 exec unshare --mount --propagation private "$0" "$@"
 fi
 
-fs=$(mktemp -d /tmp/progs-bpffs.XXXXXX)
-logs=$(mktemp -d /tmp/progs-logs.XXXXXX)
+fs=$(mktemp -d /tmp/progs-bpffs-XXXXXX)
+logs=$(mktemp -d /tmp/progs-logs-XXXXXX)
 mount -t bpf bpf "$fs"
 mount -t bpf bpf /sys/fs/bpf
 cleanup() {
