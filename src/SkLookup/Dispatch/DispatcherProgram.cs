@@ -67,10 +67,9 @@ public static class DispatcherProgram
         if (family == Family.IPv4)
             asm.Load(Size.Word, Address4, Context, SkLookupContext.LocalIp4);
 
-        if (shape.Inline is { } inline)
+        if (shape.Inline is not null)
         {
-            for (var i = 0; i < inline.Count; i++)
-                EmitInlineCompare(asm, inline[i], $"{shape.Class}_inline_{i}");
+            EmitInlineTrees(asm, shape);
             asm.Jump("pass");
             return;
         }
@@ -154,26 +153,92 @@ public static class DispatcherProgram
             asm.Alu32(AluOp.And, R1, (int)mask);
     }
 
-    private static void EmitInlineCompare(Assembler asm, InlineBinding binding, string next)
+    /// <summary>
+    /// Compiles a class's bindings into decision trees: for each probe (prefix length, specific port or
+    /// not) in precedence order, a binary search over the key's 32-bit components (the port, then each
+    /// masked address word). No helper call is made, so a lookup costs a few compares per level.
+    /// </summary>
+    private static void EmitInlineTrees(Assembler asm, ClassShape shape)
     {
-        var match = binding.Match;
-        if (match.Port != 0)
-            asm.JumpIf32(Port, JumpOp.NotEqual, match.Port, next);
+        var v4 = shape.Class.Family() == Family.IPv4;
+        var probes = shape.Inline!
+            .GroupBy(entry => new HashProbe(entry.Match.Prefix.PrefixLength, entry.Match.Port != 0))
+            .OrderByDescending(group => group.Key.PrefixLength).ThenByDescending(group => group.Key.SpecificPort);
+        var probeIndex = 0;
+        foreach (var probe in probes)
+        {
+            var next = $"{shape.Class}_tree_{probeIndex++}_miss";
+            var keyed = probe.Select(entry => (Key: KeyComponents(entry.Match, v4), entry.DestinationId)).ToList();
+            var words = Enumerable.Range(0, v4 ? 1 : 4).Where(word => DispatcherShape.MaskWord(probe.Key.PrefixLength, word) != 0).ToArray();
+            var levels = new List<Action>();
+            if (probe.Key.SpecificPort)
+                levels.Add(() => asm.Mov32(R1, Port));
+            foreach (var word in words)
+            {
+                var field = (short)(SkLookupContext.LocalIp6 + word * 4);
+                levels.Add(() => EmitMaskedWord(asm, probe.Key.PrefixLength, word, v4 ? () => asm.Mov32(R1, Address4) : () => asm.Load(Size.Word, R1, Context, field)));
+            }
+            var labelCounter = 0;
+            EmitTreeLevel(asm, keyed, level: 0, levels, next, $"{shape.Class}_t{probeIndex}", ref labelCounter);
+            asm.Label(next);
+        }
+    }
+
+    /// <summary>The 32-bit components the trees compare, in order: the port (specific probes only), then each masked address word.</summary>
+    private static uint[] KeyComponents(BindingMatch match, bool v4)
+    {
         Span<byte> address = stackalloc byte[16];
         match.Prefix.BaseAddress.TryWriteBytes(address, out var size);
-        var v4 = match.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork;
+        var components = new List<uint>(5);
+        if (match.Port != 0)
+            components.Add(match.Port);
         for (var word = 0; word < size / 4; word++)
+            if (DispatcherShape.MaskWord(match.Prefix.PrefixLength, word) != 0)
+                components.Add(BinaryPrimitives.ReadUInt32LittleEndian(address.Slice(word * 4, 4)));
+        return [.. components];
+    }
+
+    private static void EmitTreeLevel(Assembler asm, List<(uint[] Key, uint DestinationId)> entries, int level, List<Action> levels,
+        string miss, string prefix, ref int labelCounter)
+    {
+        if (level == levels.Count)
         {
-            if (DispatcherShape.MaskWord(match.Prefix.PrefixLength, word) == 0)
-                break;
-            var field = (short)(SkLookupContext.LocalIp6 + word * 4);
-            EmitMaskedWord(asm, match.Prefix.PrefixLength, word, v4
-                ? () => asm.Mov32(R1, Address4)
-                : () => asm.Load(Size.Word, R1, Context, field));
-            asm.JumpIf32(R1, JumpOp.NotEqual, BinaryPrimitives.ReadInt32LittleEndian(address.Slice(word * 4, 4)), next);
+            // Keys are unique, so one entry reaches the last level.
+            asm.Mov32(DestinationId, (int)entries[0].DestinationId).Jump("found_id");
+            return;
         }
-        asm.Mov32(DestinationId, (int)binding.DestinationId).Jump("found_id");
-        asm.Label(next);
+        levels[level]();
+        var groups = entries.GroupBy(entry => entry.Key[level]).OrderBy(group => group.Key).ToList();
+        EmitSearch(asm, groups, 0, groups.Count, level, levels, miss, prefix, ref labelCounter);
+    }
+
+    /// <summary>A binary search over the sorted distinct values of one component, held in W1.</summary>
+    private static void EmitSearch(Assembler asm, List<IGrouping<uint, (uint[] Key, uint DestinationId)>> groups, int from, int to, int level,
+        List<Action> levels, string miss, string prefix, ref int labelCounter)
+    {
+        if (to - from <= 2)
+        {
+            var hits = new List<(string Label, IGrouping<uint, (uint[] Key, uint DestinationId)> Group)>();
+            for (var i = from; i < to; i++)
+            {
+                var hit = $"{prefix}_{labelCounter++}";
+                asm.JumpIf32(R1, JumpOp.Equal, (int)groups[i].Key, hit);
+                hits.Add((hit, groups[i]));
+            }
+            asm.Jump(miss);
+            foreach (var (hit, group) in hits)
+            {
+                asm.Label(hit);
+                EmitTreeLevel(asm, group.ToList(), level + 1, levels, miss, prefix, ref labelCounter);
+            }
+            return;
+        }
+        var middle = (from + to) / 2;
+        var upper = $"{prefix}_{labelCounter++}";
+        asm.JumpIf32(R1, JumpOp.GreaterOrEqual, (int)groups[middle].Key, upper);
+        EmitSearch(asm, groups, from, middle, level, levels, miss, prefix, ref labelCounter);
+        asm.Label(upper);
+        EmitSearch(asm, groups, middle, to, level, levels, miss, prefix, ref labelCounter);
     }
 
     /// <summary>Counts the lookup, then assigns the destination's socket, or drops (or falls through) without one.</summary>

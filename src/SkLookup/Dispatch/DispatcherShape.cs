@@ -39,11 +39,11 @@ public sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>
 /// </summary>
 public sealed class DispatcherShape
 {
-    /// <summary>Up to this many bindings in a class are compiled into compares instead of hash probes.</summary>
-    public const int InlineLimit = 8;
+    /// <summary>Up to this many bindings in a class are compiled into decision trees instead of hash probes.</summary>
+    public const int InlineLimit = 512;
 
     /// <summary>Changes whenever the generator emits different code for the same shape.</summary>
-    public const string GeneratorVersion = "sk_dispatcher/1";
+    public const string GeneratorVersion = "sk_dispatcher/2";
 
     private DispatcherShape(IReadOnlyList<ClassShape> classes, int inlineLimit)
     {
