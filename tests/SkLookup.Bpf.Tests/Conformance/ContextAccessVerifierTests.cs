@@ -48,6 +48,68 @@ public sealed class ContextAccessVerifierTests
         Assert.True(rejection.Log.Contains(@case.Rejection!, StringComparison.Ordinal), rejection.Log);
     }
 
+    /// <summary>
+    /// Beyond the kernel's cases: every read of 1, 2, 4 or 8 bytes at every offset from -4 to 75 is accepted
+    /// exactly when <see cref="ReadAllowed"/> says so, and every rejection names its offset and size.
+    /// </summary>
+    [Fact]
+    public void EveryReadFollowsTheRule()
+    {
+        var wrongMessages = new List<string>();
+        foreach (var size in new[] { 1, 2, 4, 8 })
+        {
+            var expected = new System.Text.StringBuilder();
+            var actual = new System.Text.StringBuilder();
+            for (var offset = -4; offset < Ctx.Size + 4; offset++)
+            {
+                var spec = Build(new Case("read", Loads(SizeOf(size), offset), null));
+                expected.Append(ReadAllowed(offset, size) ? 'A' : 'R');
+                try
+                {
+                    BpfProgram.Load(spec).Dispose();
+                    actual.Append('A');
+                }
+                catch (BpfVerifierException rejection)
+                {
+                    actual.Append('R');
+                    if (!rejection.Log.Contains(Invalid(offset, size), StringComparison.Ordinal))
+                        wrongMessages.Add($"off={offset} size={size}: {rejection.Log}");
+                }
+            }
+            Assert.Equal($"size {size}: {expected}", $"size {size}: {actual}");
+        }
+        Assert.Empty(wrongMessages);
+    }
+
+    /// <summary>
+    /// The kernel's rule (Linux 5.18+) for a read of <paramref name="size"/> bytes at <paramref name="offset"/>:
+    /// inside the context and aligned to its size; only an 8-byte load of <c>sk</c>; 1, 2 or 4 bytes of a u32
+    /// field; 1 or 2 bytes of <c>remote_port</c> or of its padding, or 4 bytes at <c>remote_port</c> for older
+    /// programs; nothing in the tail padding.
+    /// </summary>
+    private static bool ReadAllowed(int offset, int size)
+    {
+        if (offset < 0 || offset >= Ctx.Size || offset % size != 0)
+            return false;
+        if (offset < Ctx.Family)
+            return offset == Ctx.Socket && size == 8;
+        if (offset is >= Ctx.RemotePort and < Ctx.RemotePort + 2)
+            return size is 1 or 2 || (size == 4 && offset == Ctx.RemotePort);
+        if (offset is >= Ctx.RemotePort + 2 and < Ctx.LocalIp4)
+            return size is 1 or 2;
+        if (offset >= Ctx.IngressIfindex + 4)
+            return false;
+        return size is 1 or 2 or 4;
+    }
+
+    private static Size SizeOf(int bytes) => bytes switch
+    {
+        1 => Size.Byte,
+        2 => Size.Half,
+        4 => Size.Word,
+        _ => Size.DoubleWord,
+    };
+
     private static ProgramSpec Build(Case @case)
     {
         var asm = new Assembler();

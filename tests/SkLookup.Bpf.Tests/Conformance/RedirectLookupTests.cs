@@ -96,6 +96,10 @@ public sealed class RedirectLookupTests
                 foreach (var other in servers)
                     Assert.False(other != expected && SuiteNetwork.HasPending(other), $"{other.LocalEndPoint} got data meant for {expected.LocalEndPoint}");
             }
+
+            // Control: nothing listens where the client sends, so without the program it is refused.
+            link.Detach();
+            network.AssertRefused(t.Type, t.ConnectTo);
         }
         finally
         {

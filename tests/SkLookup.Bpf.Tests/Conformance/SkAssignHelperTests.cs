@@ -78,6 +78,10 @@ public sealed class SkAssignHelperTests
 
             Assert.Equal(External(t.Ipv6), reached);
             Assert.False(SuiteNetwork.HasPending(a), "server A got the connection");
+
+            // Control: without the program, the connection is refused.
+            link.Detach();
+            network.AssertRefused(SocketType.Stream, External(t.Ipv6));
         }
     }
 

@@ -86,6 +86,27 @@ public sealed class SuiteNetwork : IDisposable
         }
     }
 
+    /// <summary>
+    /// <c>Expect ECONNREFUSED</c>: a TCP connect to <paramref name="destination"/> is refused; for UDP, the connect
+    /// succeeds, one datagram goes out, and the next receive reports the ICMP port unreachable as refused.
+    /// </summary>
+    public void AssertRefused(SocketType type, IPEndPoint destination)
+    {
+        using var client = MakeSocket(type, destination);
+        if (type == SocketType.Stream)
+        {
+            var refused = Assert.Throws<SocketException>(() => Echo.Connect(client, destination));
+            Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+        }
+        else
+        {
+            Echo.Connect(client, destination);
+            client.Send("a"u8);
+            var refused = Assert.Throws<SocketException>(() => client.Receive(new byte[1]));
+            Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+        }
+    }
+
     /// <summary>Puts <paramref name="socket"/> into <paramref name="map"/> at <paramref name="slot"/>, which must be empty (BPF_NOEXIST).</summary>
     public static void AddToMap(BpfMap map, uint slot, Socket socket) =>
         map.UpdateSocket(BitConverter.GetBytes(slot), new FileDescriptor((int)socket.Handle, ownsHandle: false), MapUpdateFlags.NoExist);
