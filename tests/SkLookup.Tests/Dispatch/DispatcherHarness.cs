@@ -67,7 +67,7 @@ internal sealed class DispatcherHarness : IDisposable
     public BpfProgram Load(int inlineLimit = DispatcherShape.InlineLimit)
     {
         Shape = DispatcherShape.From(Bindings.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))), inlineLimit);
-        var program = BpfProgram.Load(DispatcherProgram.Generate(Shape), _maps);
+        var program = DispatcherProgram.Load(Shape, _maps);
         Program?.Dispose();
         return Program = program;
     }
