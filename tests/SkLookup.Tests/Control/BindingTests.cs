@@ -110,19 +110,56 @@ public sealed class BindingTests
                 CheckAgainstReference(scenario, sockets, random, 30);
         }
         CheckAgainstReference(scenario, sockets, random, 300);
-        // The set is big enough that some class probes hash maps instead of compiling compares.
-        Assert.Contains(d.Bindings().GroupBy(b => (b.Family, b.Protocol)), group => group.Count() > DispatcherShape.InlineLimit);
 
         var current = d.Bindings();
         foreach (var binding in current.Where((_, i) => i % 2 == 0))
             Assert.True(d.RemoveBinding(binding));
         CheckAgainstReference(scenario, sockets, random, 300);
 
-        var replacement = RandomBindings(random, labels, 60).DistinctBy(b => b.Match).ToList();
+        // A set big enough that classes probe hash tables instead of compiling compares.
+        var replacement = RandomBindings(random, labels, 6 * DispatcherShape.InlineLimit, wide: true).DistinctBy(b => b.Match).ToList();
         var diff = d.ReplaceBindings(replacement, dryRun: false);
         Assert.Equal(BindingTable.Sort(replacement), d.Bindings());
+        Assert.Contains(replacement.GroupBy(b => (b.Family, b.Protocol)), group => group.Count() > DispatcherShape.InlineLimit);
         Assert.NotEmpty(diff.Added);
-        CheckAgainstReference(scenario, sockets, random, 300);
+        CheckAgainstReference(scenario, sockets, random, 500);
+
+        // Single changes to hashed classes update the program's tables in place (or swap in a new program).
+        foreach (var binding in RandomBindings(random, labels, 20, wide: true))
+        {
+            if (d.Bindings().Any(b => b.Match == binding.Match))
+                Assert.True(d.RemoveBinding(d.Bindings().First(b => b.Match == binding.Match)));
+            else
+                d.AddBinding(binding);
+        }
+        CheckAgainstReference(scenario, sockets, random, 500);
+    }
+
+    [Fact]
+    public void ChangesToAHashedClassUpdateTheProgramInPlace()
+    {
+        using var scenario = new Scenario();
+        using var sockets = new SocketSet(scenario, ["many", "new"]);
+        var d = scenario.D;
+        var many = Enumerable.Range(0, DispatcherShape.InlineLimit + 100)
+            .Select(i => B("many", "tcp", $"198.51.{i / 256}.{i % 256}", "80")).ToList();
+        d.ReplaceBindings(many, dryRun: false);
+        var programId = d.Program.Id;
+
+        d.AddBinding(B("new", "tcp", "198.51.100.1", "80"));
+        Assert.Equal(programId, d.Program.Id);
+        Assert.Equal("new", sockets.LabelOf(scenario.Run(Protocol.Tcp, "198.51.100.1", 80).SelectedSocketCookie));
+        Assert.Equal("many", sockets.LabelOf(scenario.Run(Protocol.Tcp, "198.51.0.7", 80).SelectedSocketCookie));
+
+        Assert.True(d.RemoveBinding(B("many", "tcp", "198.51.0.7", "80")));
+        Assert.Equal(programId, d.Program.Id);
+        Assert.Null(sockets.LabelOf(scenario.Run(Protocol.Tcp, "198.51.0.7", 80).SelectedSocketCookie));
+
+        // A new prefix length changes the program's probes: a new program is swapped in.
+        d.AddBinding(B("new", "tcp", "203.0.113.0/24", "80"));
+        Assert.NotEqual(programId, d.Program.Id);
+        Assert.Equal("new", sockets.LabelOf(scenario.Run(Protocol.Tcp, "203.0.113.9", 80).SelectedSocketCookie));
+        Assert.Equal("many", sockets.LabelOf(scenario.Run(Protocol.Tcp, "198.51.0.8", 80).SelectedSocketCookie));
     }
 
     private static void CheckAgainstReference(Scenario scenario, SocketSet sockets, Random random, int probes)
@@ -142,7 +179,7 @@ public sealed class BindingTests
             }
             else
             {
-                address = random.Next(2) == 0 ? RandomAddressIn(random, IPNetwork.Parse("198.51.100.0/24")) : RandomAddressIn(random, IPNetwork.Parse("2001:db8::/120"));
+                address = random.Next(2) == 0 ? RandomAddressIn(random, IPNetwork.Parse("198.51.0.0/16")) : RandomAddressIn(random, IPNetwork.Parse("2001:db8::/96"));
                 port = RandomPort(random);
             }
             var expected = BindingTable.Lookup(bindings, protocol, address, port);
@@ -155,14 +192,14 @@ public sealed class BindingTests
 
     private static ushort RandomPort(Random random) => (ushort)(random.Next(4) == 0 ? random.Next(1, 65536) : 80 + random.Next(4));
 
-    private static List<Binding> RandomBindings(Random random, string[] labels, int count)
+    private static List<Binding> RandomBindings(Random random, string[] labels, int count, bool wide = false)
     {
         var result = new List<Binding>();
         for (var i = 0; i < count; i++)
         {
             var v4 = random.Next(2) == 0;
-            var length = v4 ? 20 + random.Next(13) : 100 + random.Next(29);
-            var prefix = v4 ? IPNetwork.Parse("198.51.100.0/24") : IPNetwork.Parse("2001:db8::/120");
+            var length = v4 ? (wide ? 16 : 20) + random.Next(wide ? 17 : 13) : (wide ? 96 : 100) + random.Next(wide ? 33 : 29);
+            var prefix = v4 ? IPNetwork.Parse(wide ? "198.51.0.0/16" : "198.51.100.0/24") : IPNetwork.Parse(wide ? "2001:db8::/96" : "2001:db8::/120");
             var address = RandomAddressIn(random, prefix);
             var network = new IPNetwork(Binding.Masked(address, length)!, length);
             var port = random.Next(3) == 0 ? "any" : (80 + random.Next(4)).ToString(System.Globalization.CultureInfo.InvariantCulture);
