@@ -762,8 +762,10 @@ public sealed class Dispatcher : IDisposable
         else
         {
             var shape = BindingsState().Shape();
-            if (!ProgramTag.Matches(DispatcherProgram.Generate(shape), _program.Info.Tag) || meta!.GeneratorVersion != DispatcherShape.GeneratorVersion || meta.WriteInProgress)
+            if (meta!.WriteInProgress)
                 Rebuild();
+            else if (!ProgramTag.Matches(DispatcherProgram.Generate(shape), _program.Info.Tag) || meta.GeneratorVersion != DispatcherShape.GeneratorVersion)
+                Swap(shape);
             else
                 _attachedFingerprint = shape.Fingerprint;
         }
