@@ -120,28 +120,37 @@ public sealed unsafe class BpfMap : IDisposable
     public static BpfMap OpenOrCreatePinned(string path, MapSpec spec)
     {
         if (File.Exists(path))
-        {
-            var existing = OpenPinned(path);
-            try
-            {
-                existing.CheckCompatible(spec);
-                return existing;
-            }
-            catch
-            {
-                existing.Dispose();
-                throw;
-            }
-        }
+            return OpenPinnedCompatible(path, spec);
         var map = Create(spec);
         try
         {
             map.Pin(path);
             return map;
         }
+        catch (BpfException exception) when (exception.Reason == BpfErrorReason.AlreadyExists)
+        {
+            // Another process pinned one between our check and our pin: use theirs, if it fits.
+            map.Dispose();
+            return OpenPinnedCompatible(path, spec);
+        }
         catch
         {
             map.Dispose();
+            throw;
+        }
+    }
+
+    private static BpfMap OpenPinnedCompatible(string path, MapSpec spec)
+    {
+        var existing = OpenPinned(path);
+        try
+        {
+            existing.CheckCompatible(spec);
+            return existing;
+        }
+        catch
+        {
+            existing.Dispose();
             throw;
         }
     }
@@ -447,22 +456,24 @@ public sealed unsafe class BpfMap : IDisposable
         countAfterCall < (uint)requested ? (int)countAfterCall : 0;
 
     /// <summary>
-    /// Reads every entry with BPF_MAP_LOOKUP_BATCH (hash and array maps), falling back to key iteration
-    /// for map types without batch support.
+    /// Reads every entry with BPF_MAP_LOOKUP_BATCH (hash, array and LPM maps), falling back to key iteration
+    /// for map types without batch support (socket maps).
     /// </summary>
     public List<KeyValuePair<byte[], byte[]>> LookupAll()
     {
         var result = new List<KeyValuePair<byte[], byte[]>>();
-        const int chunk = 256;
-        var keys = new byte[chunk * KeySize];
-        var values = new byte[chunk * ValueSize];
+        var chunk = 256;
         var batchToken = new byte[Math.Max(8, KeySize)];
         var first = true;
-        fixed (byte* keysPointer = keys)
-        fixed (byte* valuesPointer = values)
-        fixed (byte* tokenPointer = batchToken)
+        while (true)
         {
-            while (true)
+            var keys = new byte[chunk * KeySize];
+            var values = new byte[chunk * ValueSize];
+            uint returned;
+            int errno;
+            fixed (byte* keysPointer = keys)
+            fixed (byte* valuesPointer = values)
+            fixed (byte* tokenPointer = batchToken)
             {
                 var attr = new MapBatchAttr
                 {
@@ -470,22 +481,28 @@ public sealed unsafe class BpfMap : IDisposable
                     OutBatch = (ulong)tokenPointer,
                     Keys = (ulong)keysPointer,
                     Values = (ulong)valuesPointer,
-                    Count = chunk,
+                    Count = (uint)chunk,
                     MapFd = (uint)Handle.Value,
                 };
-                var ok = BpfSyscall.TryInvoke(BpfCommand.MapLookupBatch, ref attr, out var errno) >= 0;
-                if (!ok && errno != Errno.ENOENT)
-                {
-                    if (first && errno is Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
-                        return Entries().ToList();
-                    throw Errno.ToException($"batch lookup of map '{Info.Name}'", errno);
-                }
-                for (var i = 0; i < attr.Count; i++)
-                    result.Add(new(keys.AsSpan(i * KeySize, KeySize).ToArray(), values.AsSpan(i * ValueSize, ValueSize).ToArray()));
-                if (!ok) // ENOENT: the walk is complete.
-                    return result;
-                first = false;
+                errno = BpfSyscall.TryInvoke(BpfCommand.MapLookupBatch, ref attr, out var failure) >= 0 ? 0 : failure;
+                returned = attr.Count;
             }
+            if (errno == Errno.ENOSPC && chunk < MaxEntries)
+            {
+                chunk *= 4; // A hash bucket holds more entries than one chunk: the kernel returns whole buckets.
+                continue;
+            }
+            if (errno is not (0 or Errno.ENOENT))
+            {
+                if (first && errno is Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
+                    return [.. Entries()];
+                throw Errno.ToException($"batch lookup of map '{Info.Name}'", errno);
+            }
+            for (var i = 0; i < returned; i++)
+                result.Add(new(keys.AsSpan(i * KeySize, KeySize).ToArray(), values.AsSpan(i * ValueSize, ValueSize).ToArray()));
+            if (errno == Errno.ENOENT) // The walk is complete.
+                return result;
+            first = false;
         }
     }
 

@@ -23,8 +23,21 @@ public sealed record MapInfo(uint Id, string Name, MapType Type, uint KeySize, u
         var info = BpfSyscall.GetInfo<BpfMapInfo>(fd, "read map info");
         return new MapInfo(info.Id, BpfSyscall.ReadObjectName(info.Name), (MapType)info.Type, info.KeySize, info.ValueSize, info.MaxEntries, info.MapFlags)
         {
-            MemlockBytes = ReadMemlock(fd),
+            MemlockBytes = TryReadMemlock(fd),
         };
+    }
+
+    // Opening a map must not fail for want of /proc: the figure is informative.
+    private static long TryReadMemlock(FileDescriptor fd)
+    {
+        try
+        {
+            return ReadMemlock(fd);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 0;
+        }
     }
 
     /// <summary>The kernel memory charged to a map (<c>memlock</c> in /proc/self/fdinfo), in bytes.</summary>
