@@ -1,6 +1,6 @@
 namespace SkLookup.Bpf.Tests;
 
-/// <summary>LPM tries: the longest matching prefix wins, NoPrealloc is required, and operations without batch support fall back.</summary>
+/// <summary>LPM tries: the longest matching prefix wins, NoPrealloc is required, and keys can be walked and batched.</summary>
 public sealed class LpmTrieMapTests
 {
     private static readonly MapSpec s_prefixes = new()
@@ -68,7 +68,7 @@ public sealed class LpmTrieMapTests
     }
 
     [Fact]
-    public void BatchOperationsFallBackToSingleOnes()
+    public void BatchOperationsWorkOnTries()
     {
         using var map = BpfMap.Create(s_prefixes);
         string[] networks = ["192.0.2.0", "198.51.100.0", "203.0.113.0"];
