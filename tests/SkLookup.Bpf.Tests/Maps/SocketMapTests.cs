@@ -21,7 +21,7 @@ public sealed class SocketMapTests
 
         map.UpdateSocket(Keys.U32(3), listener);
 
-        Assert.Equal(SocketCookie.Of(listener), map.LookupSocketCookie(Keys.U32(3)));
+        Assert.Equal(SoCookie.Of(listener), map.LookupSocketCookie(Keys.U32(3)));
         Assert.Null(map.LookupSocketCookie(Keys.U32(4)));
     }
 
@@ -36,7 +36,7 @@ public sealed class SocketMapTests
 
         map.UpdateSocket(Keys.U32(0), udp);
 
-        Assert.Equal(SocketCookie.Of(udp), map.LookupSocketCookie(Keys.U32(0)));
+        Assert.Equal(SoCookie.Of(udp), map.LookupSocketCookie(Keys.U32(0)));
     }
 
     [Theory]
@@ -55,7 +55,7 @@ public sealed class SocketMapTests
         closed.Dispose();
 
         Assert.Null(map.LookupSocketCookie(Keys.U32(1)));
-        Assert.Equal(SocketCookie.Of(kept), map.LookupSocketCookie(Keys.U32(0)));
+        Assert.Equal(SoCookie.Of(kept), map.LookupSocketCookie(Keys.U32(0)));
         // A SOCKMAP walks every index, so count the slots that hold a socket.
         Assert.Single(map.Entries());
     }
@@ -70,7 +70,7 @@ public sealed class SocketMapTests
 
         map.UpdateSocket(key, listener);
 
-        Assert.Equal(SocketCookie.Of(listener), map.LookupSocketCookie(key));
+        Assert.Equal(SoCookie.Of(listener), map.LookupSocketCookie(key));
         Assert.Equal(key, Assert.Single(map.Keys()));
     }
 
@@ -131,7 +131,7 @@ public sealed class SocketMapTests
         var cookies = map.LookupAll().ToDictionary(entry => Keys.ReadU32(entry.Key), entry => Keys.ReadU64(entry.Value));
         Assert.Equal(2, map.DeleteBatch(keys));
 
-        Assert.Equal(new Dictionary<uint, ulong> { [5] = SocketCookie.Of(first), [6] = SocketCookie.Of(second) }, cookies);
+        Assert.Equal(new Dictionary<uint, ulong> { [5] = SoCookie.Of(first), [6] = SoCookie.Of(second) }, cookies);
         Assert.Empty(map.Entries());
     }
 
@@ -146,10 +146,10 @@ public sealed class SocketMapTests
         map.UpdateSocket(Keys.U32(0), first);
         map.UpdateSocket(Keys.U32(1), second);
 
-        Assert.Equal(SocketCookie.Of(first), map.LookupSocketCookie(Keys.U32(0)));
-        Assert.Equal(SocketCookie.Of(second), map.LookupSocketCookie(Keys.U32(1)));
+        Assert.Equal(SoCookie.Of(first), map.LookupSocketCookie(Keys.U32(0)));
+        Assert.Equal(SoCookie.Of(second), map.LookupSocketCookie(Keys.U32(1)));
         second.Dispose();
         Assert.Null(map.LookupSocketCookie(Keys.U32(1)));
-        Assert.Equal(SocketCookie.Of(first), map.LookupSocketCookie(Keys.U32(0)));
+        Assert.Equal(SoCookie.Of(first), map.LookupSocketCookie(Keys.U32(0)));
     }
 }

@@ -56,7 +56,7 @@ public sealed class TestRunTests
         var result = program.TestRun(new SkLookupTestInput(protocol, new IPEndPoint(IPAddress.Parse(source), 40000), new IPEndPoint(IPAddress.Parse(destination), 80)));
 
         Assert.Equal(SkAction.Pass, result.Verdict);
-        Assert.Equal(SocketCookie.Of(target), result.SelectedSocketCookie);
+        Assert.Equal(SoCookie.Of(target), result.SelectedSocketCookie);
     }
 
     [Fact]
