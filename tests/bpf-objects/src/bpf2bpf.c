@@ -23,9 +23,9 @@ struct {
 /* Port that steer_by_port reacts to (host order); settable before load. */
 const volatile __u32 steer_port = 7007;
 
-/* Select the socket in steer_map[slot]. A map lookup takes a reference, so
- * the callee releases it before returning: references may not outlive the
- * function that took them... unless returned, which we do not do here. */
+/* Select the socket in steer_map[slot]. The map lookup takes a reference on
+ * the socket, and this function drops it again before returning, so the
+ * reference never crosses a call boundary. */
 static __noinline int steer_to_slot(struct bpf_sk_lookup *ctx, __u32 slot)
 {
 	struct bpf_sock *sk;

@@ -75,10 +75,14 @@ class Suite:
     def __init__(self):
         self.fs = tempfile.mkdtemp(prefix="progs-bpffs-")
         subprocess.run(["mount", "-t", "bpf", "bpf", self.fs], check=True)
-        os.mkdir(f"{self.fs}/progs")
-        os.mkdir(f"{self.fs}/maps")
-        subprocess.run(["bpftool", "prog", "loadall", OBJ, f"{self.fs}/progs",
-                        "pinmaps", f"{self.fs}/maps"], check=True)
+        try:
+            os.mkdir(f"{self.fs}/progs")
+            os.mkdir(f"{self.fs}/maps")
+            subprocess.run(["bpftool", "prog", "loadall", OBJ, f"{self.fs}/progs",
+                            "pinmaps", f"{self.fs}/maps"], check=True)
+        except BaseException:
+            self.close()
+            raise
         self.progs = {n: b.obj_get(f"{self.fs}/progs/{n}") for n in os.listdir(f"{self.fs}/progs")}
         self.maps = {n: b.obj_get(f"{self.fs}/maps/{n}") for n in os.listdir(f"{self.fs}/maps")}
         self.redir_map = self.maps["redir_map"]

@@ -60,4 +60,12 @@ else
 	cat "$logs/legacy.log"
 	status=1
 fi
+# Without CO-RE patching, core_reloc.o must be rejected (4-byte load of ctx->sk).
+if (cd "$here/tools" && python3 load_unrelocated.py "$here/core_reloc.o" sk_lookup/core_port_gate reject >"$logs/core.log" 2>&1); then
+	printf '%-16s rejected without CO-RE, as it must be: %s\n' core_reloc.o "$(sed 's/.*as compiled: reject //' "$logs/core.log")"
+else
+	printf '%-16s NOT rejected without CO-RE\n' core_reloc.o
+	cat "$logs/core.log"
+	status=1
+fi
 exit $status
