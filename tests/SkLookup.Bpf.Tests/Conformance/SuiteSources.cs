@@ -11,6 +11,7 @@ public static class SuiteSources
     public static IReadOnlyDictionary<string, ISuiteProgramSource> All { get; } = new ISuiteProgramSource[]
     {
         new AssemblerSuiteSource(),
+        new ElfSuiteSource(),
     }.ToDictionary(source => source.Name, StringComparer.Ordinal);
 
     /// <summary>The source called <paramref name="name"/>.</summary>

@@ -72,6 +72,21 @@ internal sealed class DispatcherHarness : IDisposable
         return Program = program;
     }
 
+    /// <summary>Applies a change to the loaded program's tables without reloading it; false when a reload is needed.</summary>
+    public bool UpdateInPlace(Binding[] removed, Binding[] added, int inlineLimit)
+    {
+        var loaded = Shape.Fingerprint;
+        foreach (var binding in removed)
+        {
+            Bindings.Remove(binding);
+            (binding.Family == Family.IPv4 ? Map(DispatcherLayout.Bindings4) : Map(DispatcherLayout.Bindings6)).Delete(BindingKey.Encode(binding.Match));
+        }
+        Bind(added);
+        Shape = DispatcherShape.From(Bindings.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))), inlineLimit);
+        return DispatcherProgram.TryUpdateInPlace(Program!, loaded, Shape, removed.Select(b => b.Match),
+            added.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))));
+    }
+
     public void Register(string label, Family family, Protocol protocol, Socket socket) =>
         Map(DispatcherLayout.Sockets).UpdateSocket(BitConverter.GetBytes(Id(label, family, protocol)), new FileDescriptor((int)socket.Handle, ownsHandle: false));
 
