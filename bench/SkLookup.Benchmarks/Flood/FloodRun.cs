@@ -1,0 +1,47 @@
+using System.Diagnostics;
+
+namespace SkLookup.Benchmarks.Flood;
+
+/// <summary>One measured run of one configuration under one flood: the difference of two snapshots.</summary>
+internal sealed record FloodRun(LookupShape Shape, string Configuration, int Round, CounterSnapshot Start, CounterSnapshot End)
+{
+    /// <summary>The measured time.</summary>
+    public double Seconds => Stopwatch.GetElapsedTime(Start.Timestamp, End.Timestamp).TotalSeconds;
+
+    /// <summary>Packets the receiver's veth took in per second (what <c>ifpps</c> reported in the series).</summary>
+    public double RxPps => (End.RxPackets - Start.RxPackets) / Seconds;
+
+    /// <summary>Packets per second the stack finished with (SYN cookies sent, or datagrams the filter dropped).</summary>
+    public double ProcessedPps => (End.Processed - Start.Processed) / Seconds;
+
+    /// <summary>Packets per second the veth refused because the receiving CPU's backlog was full.</summary>
+    public double DroppedPps => (End.RxDropped - Start.RxDropped) / Seconds;
+
+    /// <summary>Packets per second the sender got accepted by the kernel.</summary>
+    public double SentPps => (End.SenderSent - Start.SenderSent) / Seconds;
+
+    /// <summary>The receiving CPU's time over the run.</summary>
+    public CpuTimes ReceiverCpu => End.ReceiverCpu - Start.ReceiverCpu;
+
+    /// <summary>The source CPU's time over the run.</summary>
+    public CpuTimes SourceCpu => End.SourceCpu - Start.SourceCpu;
+
+    /// <summary>The share of the receiving CPU's time it was busy (any work, ours or not).</summary>
+    public double ReceiverBusyShare => ReceiverCpu.Total == 0 ? 0 : (double)ReceiverCpu.Busy / ReceiverCpu.Total;
+
+    /// <summary>The share of the receiving CPU's time in softirq (packet processing).</summary>
+    public double ReceiverSoftIrqShare => ReceiverCpu.Total == 0 ? 0 : (double)ReceiverCpu.SoftIrq / ReceiverCpu.Total;
+
+    /// <summary>The share of the source CPU's time it was busy.</summary>
+    public double SourceBusyShare => SourceCpu.Total == 0 ? 0 : (double)SourceCpu.Busy / SourceCpu.Total;
+
+    /// <summary>CPU time per processed packet on the receiving CPU: its softirq time over the packets processed, in ns.</summary>
+    public double SoftIrqNsPerPacket
+    {
+        get
+        {
+            var processed = End.Processed - Start.Processed;
+            return processed == 0 ? double.NaN : ReceiverCpu.SoftIrq / CpuTimes.TicksPerSecond * 1e9 / processed;
+        }
+    }
+}
