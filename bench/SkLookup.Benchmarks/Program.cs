@@ -32,7 +32,7 @@ var clock = System.Diagnostics.Stopwatch.StartNew();
 var machine = MachineInfo.Read();
 Log($"{machine.CpuModel}, {machine.OnlineCpus} CPUs, {machine.MemoryGiB:F1} GiB, {machine.Kernel}; load {machine.LoadAverage}");
 if (options.SourceCpu == options.ReceiverCpu)
-    Log($"only CPU {options.SourceCpu} is available: the sender and the receiver share it, and the flood numbers mean less");
+    Log($"only CPU {options.SourceCpu} is available: in the two-CPU floods the sender and the receiver share it, and those numbers mean less");
 
 try
 {
@@ -46,20 +46,26 @@ try
         testRuns = new TestRunBenchmark(testRunSettings, Log).Run(LookupCandidates.All, options.Shapes);
     }
 
-    FloodSettings? floodSettings = null;
-    FloodResults? floods = null;
-    if (options.Floods)
+    var floods = new List<FloodResults>();
+    var settle = TimeSpan.FromSeconds(0.5);
+    var warmup = TimeSpan.FromSeconds(1);
+    var layouts = new List<FloodSettings>();
+    if (options.TwoCpuFloods)
+        layouts.Add(new FloodSettings(FloodLayout.TwoCpus, options.ReceiverCpu, options.SourceCpu, options.FloodRounds,
+            TimeSpan.FromSeconds(options.FloodSeconds), settle, warmup));
+    if (options.OneCpuFloods)
+        layouts.Add(new FloodSettings(FloodLayout.OneCpu, options.SourceCpu, options.SourceCpu, options.FloodRounds,
+            TimeSpan.FromSeconds(Math.Max(1, options.FloodSeconds / 2)), settle, warmup));
+    foreach (var settings in layouts)
     {
-        floodSettings = new FloodSettings(options.ReceiverCpu, options.SourceCpu, options.FloodRounds, TimeSpan.FromSeconds(options.FloodSeconds),
-            TimeSpan.FromSeconds(options.Quick ? 0.5 : 1), TimeSpan.FromSeconds(options.Quick ? 1 : 2));
-        var total = options.Shapes.Count * (floodSettings.Warmup + floodSettings.Rounds * FloodConfigurations.All.Count * (floodSettings.Settle + floodSettings.Duration));
-        Log($"2. floods: {options.Shapes.Count} flood(s) × {FloodConfigurations.All.Count} configurations × {floodSettings.Rounds} rounds of {floodSettings.Duration.TotalSeconds:F0} s, " +
-            $"about {total.TotalMinutes:F1} minutes; sender on CPU {floodSettings.SourceCpu}, receiver on CPU {floodSettings.ReceiverCpu}");
-        floods = new FloodBenchmark(floodSettings, Log).Run(options.Shapes, FloodConfigurations.All);
+        var total = options.Shapes.Count * (settings.Warmup + settings.Rounds * FloodConfigurations.All.Count * (settings.Settle + settings.Duration));
+        Log($"2. floods, {settings.Layout}: {options.Shapes.Count} flood(s) × {FloodConfigurations.All.Count} configurations × {settings.Rounds} rounds of " +
+            $"{settings.Duration.TotalSeconds:F0} s, about {total.TotalMinutes:F1} minutes; sender on CPU {settings.SourceCpu}, receive path on CPU {settings.ReceiverCpu}");
+        floods.Add(new FloodBenchmark(settings, Log).Run(options.Shapes, FloodConfigurations.All));
     }
 
     var report = new BenchmarkReport(options, machine, started, clock.Elapsed, MachineInfo.LoadAverageNow(), testRunSettings, testRuns, LookupCandidates.All,
-        floodSettings, floods, FloodConfigurations.All);
+        floods, FloodConfigurations.All);
     File.WriteAllText(options.Output, MarkdownReport.Render(report));
     Log($"wrote {Path.GetFullPath(options.Output)}");
     return 0;

@@ -7,9 +7,9 @@ namespace SkLookup.Benchmarks.Flood;
 /// The receiver's counters at one moment: its veth's received packets and drops (<c>/proc/net/dev</c>),
 /// the count of packets its stack finished with (<c>nstat</c>'s counters from <c>/proc/net/netstat</c>,
 /// <c>snmp</c> and <c>snmp6</c>), all read from a thread inside the receiver's namespace through
-/// <c>/proc/thread-self/net</c>, and the receiving CPU's time from <c>/proc/stat</c>.
+/// <c>/proc/thread-self/net</c>, the CPUs' time from <c>/proc/stat</c>, and the sender thread's exact CPU time.
 /// </summary>
-internal sealed record CounterSnapshot(long Timestamp, long RxPackets, long RxDropped, long Processed, CpuTimes ReceiverCpu, CpuTimes SourceCpu, long SenderSent, long SenderOffered)
+internal sealed record CounterSnapshot(long Timestamp, long RxPackets, long RxDropped, long Processed, CpuTimes ReceiverCpu, CpuTimes SourceCpu, long SenderSent, long SenderCpuNs)
 {
     /// <summary>
     /// The counter that grows once per flood packet the stack fully handled: a SYN cookie sent for TCP;
@@ -29,7 +29,7 @@ internal sealed record CounterSnapshot(long Timestamp, long RxPackets, long RxDr
         });
         var timestamp = Stopwatch.GetTimestamp();
         var cpus = CpuTimes.ReadAll();
-        return new CounterSnapshot(timestamp, rxPackets, rxDropped, processed, cpus[receiverCpu], cpus[sourceCpu], sender.Sent, sender.Attempted);
+        return new CounterSnapshot(timestamp, rxPackets, rxDropped, processed, cpus[receiverCpu], cpus[sourceCpu], sender.Sent, sender.CpuTimeNs);
     }
 
     /// <summary>Received packets and drops of <paramref name="device"/> in the calling thread's namespace.</summary>

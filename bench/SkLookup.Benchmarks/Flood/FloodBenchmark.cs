@@ -14,7 +14,7 @@ internal sealed class FloodBenchmark(FloodSettings settings, Action<string> log)
     public FloodResults Run(IReadOnlyList<LookupShape> shapes, IReadOnlyList<FloodConfiguration> configurations)
     {
         var runs = new List<FloodRun>();
-        using var topology = FloodTopology.Create(settings.ReceiverCpu, settings.SourceCpu);
+        using var topology = FloodTopology.Create(settings.Layout, settings.ReceiverCpu, settings.SourceCpu);
         foreach (var note in topology.Notes)
             log($"  {note}");
         foreach (var shape in shapes)
@@ -36,16 +36,16 @@ internal sealed class FloodBenchmark(FloodSettings settings, Action<string> log)
                         Thread.Sleep(settings.Duration);
                         var end = Snapshot(topology, shape, sender);
                         sender.ThrowIfFailed();
-                        var run = new FloodRun(shape, configuration.Name, round, start, end);
+                        var run = new FloodRun(settings.Layout, shape, configuration.Name, round, start, end);
                         runs.Add(run);
-                        log($"  {shape} round {round + 1}/{settings.Rounds} {configuration.Name,-16} rx {run.RxPps,10:N0} pps, processed {run.ProcessedPps,10:N0} pps, " +
+                        log($"  {settings.Layout} {shape} round {round + 1}/{settings.Rounds} {configuration.Name,-16} rx {run.RxPps,10:N0} pps, processed {run.ProcessedPps,10:N0} pps, " +
                             $"sent {run.SentPps,10:N0} pps, veth drops {run.DroppedPps,9:N0} pps, rx CPU busy {run.ReceiverBusyShare:P0} (softirq {run.ReceiverSoftIrqShare:P0}), " +
-                            $"{run.SoftIrqNsPerPacket:N0} ns/packet");
+                            $"{run.SoftIrqNsPerPacket:N0} softirq ns/packet, sender thread {run.SenderCpuNsPerPacket:N0} ns/packet ({run.SenderOnCpuShare:P0} on CPU)");
                     }
                 }
             }
         }
-        return new FloodResults(runs, topology.Notes);
+        return new FloodResults(settings, runs, topology.Notes);
     }
 
     private CounterSnapshot Snapshot(FloodTopology topology, LookupShape shape, PacketSender sender) =>
@@ -59,7 +59,7 @@ internal sealed class FloodBenchmark(FloodSettings settings, Action<string> log)
         var start = Snapshot(topology, receiver.Shape, sender);
         Thread.Sleep(TimeSpan.FromMilliseconds(300));
         var end = Snapshot(topology, receiver.Shape, sender);
-        var run = new FloodRun(receiver.Shape, "check", -1, start, end);
+        var run = new FloodRun(settings.Layout, receiver.Shape, "check", -1, start, end);
         if (run.ProcessedPps < 0.5 * run.RxPps || run.RxPps <= 0)
         {
             var counters = topology.Receiver.Run(CounterSnapshot.ReadNetCounters);

@@ -3,7 +3,7 @@ using SkLookup.Benchmarks.Statistics;
 namespace SkLookup.Benchmarks.Flood;
 
 /// <summary>All runs of the flood benchmark, with summaries per flood and configuration, and how the namespaces were set up.</summary>
-internal sealed record FloodResults(IReadOnlyList<FloodRun> Runs, IReadOnlyList<string> TopologyNotes)
+internal sealed record FloodResults(FloodSettings Settings, IReadOnlyList<FloodRun> Runs, IReadOnlyList<string> TopologyNotes)
 {
     /// <summary>The runs of <paramref name="configuration"/> under the <paramref name="shape"/> flood.</summary>
     public IReadOnlyList<FloodRun> Of(LookupShape shape, string configuration) =>

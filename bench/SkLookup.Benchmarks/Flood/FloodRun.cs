@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace SkLookup.Benchmarks.Flood;
 
 /// <summary>One measured run of one configuration under one flood: the difference of two snapshots.</summary>
-internal sealed record FloodRun(LookupShape Shape, string Configuration, int Round, CounterSnapshot Start, CounterSnapshot End)
+internal sealed record FloodRun(FloodLayout Layout, LookupShape Shape, string Configuration, int Round, CounterSnapshot Start, CounterSnapshot End)
 {
     /// <summary>The measured time.</summary>
     public double Seconds => Stopwatch.GetElapsedTime(Start.Timestamp, End.Timestamp).TotalSeconds;
@@ -34,6 +34,22 @@ internal sealed record FloodRun(LookupShape Shape, string Configuration, int Rou
 
     /// <summary>The share of the source CPU's time it was busy.</summary>
     public double SourceBusyShare => SourceCpu.Total == 0 ? 0 : (double)SourceCpu.Busy / SourceCpu.Total;
+
+    /// <summary>
+    /// The sender thread's exact CPU time per processed packet, in ns. With <see cref="FloodLayout.OneCpu"/>
+    /// that is the whole path, send and receive, since the veth delivers in the sender's own context.
+    /// </summary>
+    public double SenderCpuNsPerPacket
+    {
+        get
+        {
+            var processed = End.Processed - Start.Processed;
+            return processed == 0 ? double.NaN : (double)(End.SenderCpuNs - Start.SenderCpuNs) / processed;
+        }
+    }
+
+    /// <summary>The share of the run's wall time the sender thread was on a CPU.</summary>
+    public double SenderOnCpuShare => (End.SenderCpuNs - Start.SenderCpuNs) / (Seconds * 1e9);
 
     /// <summary>CPU time per processed packet on the receiving CPU: its softirq time over the packets processed, in ns.</summary>
     public double SoftIrqNsPerPacket

@@ -43,8 +43,8 @@ internal sealed class FloodTopology : IDisposable
     /// <summary>What was set up, for the report.</summary>
     public List<string> Notes { get; } = [];
 
-    /// <summary>Creates both namespaces and the link between them.</summary>
-    public static FloodTopology Create(int receiverCpu, int sourceCpu)
+    /// <summary>Creates both namespaces and the link between them, with RPS as <paramref name="layout"/> wants.</summary>
+    public static FloodTopology Create(FloodLayout layout, int receiverCpu, int sourceCpu)
     {
         var receiver = NetworkNamespace.CreatePrivate();
         NetworkNamespace? source = null;
@@ -52,7 +52,7 @@ internal sealed class FloodTopology : IDisposable
         {
             source = NetworkNamespace.CreatePrivate();
             var topology = new FloodTopology(receiver, source, receiverCpu, sourceCpu);
-            topology.Configure();
+            topology.Configure(layout);
             return topology;
         }
         catch
@@ -63,7 +63,7 @@ internal sealed class FloodTopology : IDisposable
         }
     }
 
-    private void Configure()
+    private void Configure(FloodLayout layout)
     {
         // Created inside the receiver's namespace, with the peer born straight into the source's.
         NetnsCommand.Ip(Receiver, $"link add {ReceiverDevice} address {Colon(ReceiverMac)} type veth peer name {SourceDevice} address {Colon(SourceMac)} netns {NetnsCommand.PathOf(Source)}");
@@ -80,15 +80,22 @@ internal sealed class FloodTopology : IDisposable
         Receiver.Run(() => File.WriteAllText("/proc/sys/net/ipv4/tcp_syncookies", "2"));
         Notes.Add("net.ipv4.tcp_syncookies=2 in the receiver's namespace");
 
-        Notes.Add($"{ReceiverDevice} rps_cpus = {SetRps(Receiver, ReceiverDevice, ReceiverCpu)}");
-        Notes.Add($"{SourceDevice} rps_cpus = {SetRps(Source, SourceDevice, SourceCpu)}");
+        if (layout == FloodLayout.TwoCpus)
+        {
+            Notes.Add($"{ReceiverDevice} rps_cpus = {SetRps(Receiver, ReceiverDevice, 1UL << ReceiverCpu)} (receive path on CPU {ReceiverCpu})");
+            Notes.Add($"{SourceDevice} rps_cpus = {SetRps(Source, SourceDevice, 1UL << SourceCpu)} (the receiver's replies dropped on CPU {SourceCpu})");
+        }
+        else
+        {
+            Notes.Add($"{ReceiverDevice} and {SourceDevice} rps_cpus = {SetRps(Receiver, ReceiverDevice, 0)} / {SetRps(Source, SourceDevice, 0)} (no RPS: each packet is processed by the CPU that sent it, CPU {SourceCpu})");
+        }
     }
 
     // RPS sends every packet a veth receives to the backlog of the CPU in the mask. Without it, a veth
     // processes a packet on the CPU that sent it, and sender and receiver would share one CPU.
-    private static string SetRps(NetworkNamespace netns, string device, int cpu)
+    private static string SetRps(NetworkNamespace netns, string device, ulong cpuMask)
     {
-        var mask = (1UL << cpu).ToString("x");
+        var mask = cpuMask.ToString("x");
         var output = NetnsCommand.ShellWithOwnSysfs(netns,
             $"for queue in /sys/class/net/{device}/queues/rx-*; do echo {mask} > \"$queue/rps_cpus\"; done\n" +
             $"cat /sys/class/net/{device}/queues/rx-*/rps_cpus | tr '\\n' ' '");

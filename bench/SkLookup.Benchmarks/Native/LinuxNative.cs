@@ -19,6 +19,9 @@ internal static unsafe partial class LinuxNative
     [LibraryImport(Library, EntryPoint = "sched_getcpu")]
     internal static partial int SchedGetCpu();
 
+    [LibraryImport(Library, EntryPoint = "gettid")]
+    internal static partial int GetTid();
+
     [LibraryImport(Library, EntryPoint = "socket", SetLastError = true)]
     internal static partial int Socket(int domain, int type, int protocol);
 

@@ -14,6 +14,5 @@ internal sealed record BenchmarkReport(
     TestRunSettings? TestRunSettings,
     IReadOnlyList<TestRunCaseResult> TestRuns,
     IReadOnlyList<ILookupCandidate> Candidates,
-    FloodSettings? FloodSettings,
-    FloodResults? Floods,
+    IReadOnlyList<FloodResults> Floods,
     IReadOnlyList<FloodConfiguration> FloodConfigurations);

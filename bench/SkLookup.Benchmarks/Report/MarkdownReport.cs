@@ -22,7 +22,7 @@ internal static class MarkdownReport
         Machine(text, report);
         if (report.TestRunSettings is not null)
             TestRuns(text, report);
-        if (report.FloodSettings is not null && report.Floods is not null)
+        if (report.Floods.Count > 0)
             Floods(text, report);
         NotDone(text);
         return text.ToString();
@@ -84,50 +84,65 @@ internal static class MarkdownReport
 
     private static void Floods(StringBuilder text, BenchmarkReport report)
     {
-        var settings = report.FloodSettings!;
-        var floods = report.Floods!;
         var configurations = report.FloodConfigurations;
-        var baseline = configurations[0];
-        text.AppendLine("## 2. Floods: rx pps (the series' tables)");
+        text.AppendLine("## 2. Floods (the series' rx pps tables)");
         text.AppendLine();
         text.AppendLine("**Setup.** Two private network namespaces made by the benchmark, a receiver and a flood source, joined by a veth pair " +
                         $"({BenchmarkAddresses.ReceiverV4}/{BenchmarkAddresses.PrefixLengthV4} and {BenchmarkAddresses.ReceiverV6}/{BenchmarkAddresses.PrefixLengthV6} " +
-                        $"on the receiver's end, {BenchmarkAddresses.SenderV4} and {BenchmarkAddresses.SenderV6} on the source's). Nothing is configured in the machine's own namespace.");
-        foreach (var note in floods.TopologyNotes)
-            text.AppendLine($"- {note}");
+                        $"on the receiver's end, {BenchmarkAddresses.SenderV4} and {BenchmarkAddresses.SenderV6} on the source's). Nothing is configured in the " +
+                        "machine's own namespace; the receiver's `net.ipv4.tcp_syncookies=2` is the receiver namespace's own sysctl.");
         text.AppendLine();
         text.AppendLine("**Traffic**, as in the series: 1 source IP, " +
                         $"{BenchmarkAddresses.SourcePortCount:N0} source ports, 1 destination IP and port ({BenchmarkAddresses.ServicePort}); TCP SYN (with an MSS option) or a UDP datagram " +
                         "with no payload; checksums computed. The source is our own AF_PACKET sender (`sendmmsg` batches of 250 prebuilt frames, qdisc bypassed) " +
                         "on one thread. The receiver, as in the series: for TCP one listening socket that never accepts, with SYN cookies always on; for UDP one " +
-                        "socket with a classic BPF filter `ret #0` that drops every datagram.");
+                        "socket with a classic BPF filter `ret #0` that drops every datagram. The receiver's SYN-ACKs are addressed to a MAC address nobody has, " +
+                        "so the source's stack drops them on arrival and no RST comes back to load the receiver.");
         text.AppendLine();
-        text.AppendLine($"**How the CPUs were used.** The sender thread is pinned to CPU {settings.SourceCpu}. RPS on the receiver's veth sends every packet to the " +
-                        $"backlog of CPU {settings.ReceiverCpu}, where the whole receive path (IP, TCP/UDP, the socket lookup with sk_lookup, SYN cookie or " +
-                        $"filter) runs in softirq context. The receiver's SYN-ACKs are addressed to a MAC address nobody has, and RPS on the source's veth " +
-                        $"sends them to CPU {settings.SourceCpu}, where they are dropped on arrival, so they cost the receiver only their transmission and no RST comes back. " +
-                        "The AF_PACKET socket's send buffer holds the frames until the receiver has processed them, so the sender cannot run far ahead: when the " +
-                        "receiving CPU is the bottleneck, the sender blocks, and the veth drops nothing.");
+        text.AppendLine("**Counters.** *rx pps* is the receiver's veth `rx_packets` (read in the receiver's namespace from `/proc/net/dev`) over a run, the closest " +
+                        "thing here to the series' `ifpps`. *processed pps* is the counter that grows once per flood packet the stack finished (`nstat` names): " +
+                        "`TcpExtSyncookiesSent` for TCP, `UdpInErrors` / `Udp6InErrors` for UDP, where the kernel counts a datagram the socket filter dropped. " +
+                        "A check before each flood makes sure the two agree (a bad checksum would show as received but not processed).");
         text.AppendLine();
-        text.AppendLine($"**Method.** Each flood runs continuously while the configurations take turns on the receiver, round-robin ({settings.Rounds} rounds; " +
-                        "the first configuration of a round rotates), each attached, left to settle for " +
-                        $"{settings.Settle.TotalSeconds:F1} s, then measured for {settings.Duration.TotalSeconds:F0} s. *rx pps* is the receiver's veth `rx_packets` " +
-                        "(read in the receiver's namespace from `/proc/net/dev`) over the run, the closest thing here to the series' `ifpps`. " +
-                        "*processed pps* is the counter that grows once per flood packet the stack finished (`nstat` names): `TcpExtSyncookiesSent` for TCP, " +
-                        "`UdpInErrors` / `Udp6InErrors` for UDP, where the kernel counts a datagram the socket filter dropped. The tables give the mean over runs ± the " +
-                        $"sample standard deviation over runs, and Δ against the first configuration, *{baseline.Label}*.");
-        text.AppendLine();
-        text.AppendLine("Configurations:");
+        text.AppendLine("**Method.** Each flood runs continuously while the configurations take turns on the receiver, round-robin (the first configuration " +
+                        "of a round rotates), each attached, left to settle, then measured. Tables give the mean over runs ± the sample standard deviation over " +
+                        $"runs, and Δ against the first configuration, *{configurations[0].Label}*. Configurations:");
         foreach (var configuration in configurations)
             text.AppendLine($"- *{configuration.Label}*: {configuration.Description}.");
         text.AppendLine();
-        text.AppendLine("**Comparing with the series.** The series compared a vanilla 5.6.3 kernel, the patched kernel with no program, and the patched kernel with its " +
-                        "LPM-trie program (200 entries). Here the kernel always has sk_lookup; with no program attached its static key keeps the hook off, which is the " +
-                        "series' middle row. So our Δ for the series' program is set beside the series' Δ of *with prog* against *no prog attached*, derived from its " +
-                        "published means (its own Δ column is against vanilla, shown in brackets). The series' receiver was a 24-core bare-metal server with a 25G NIC " +
-                        "and 4 RX queues; this is one CPU of a VM behind a veth, so absolute pps are not comparable, only the relative costs.");
-        text.AppendLine();
+        foreach (var results in report.Floods)
+        {
+            if (results.Settings.Layout == FloodLayout.TwoCpus)
+                TwoCpuFloods(text, report, results);
+            else
+                OneCpuFloods(text, report, results);
+        }
+    }
 
+    private static void TwoCpuFloods(StringBuilder text, BenchmarkReport report, FloodResults floods)
+    {
+        var settings = floods.Settings;
+        var configurations = report.FloodConfigurations;
+        var baseline = configurations[0];
+        text.AppendLine("### 2a. rx pps, sender and receiver on two CPUs");
+        text.AppendLine();
+        text.AppendLine($"**How the 2 CPUs were used.** The sender thread is pinned to CPU {settings.SourceCpu}. RPS on the receiver's veth sends every packet to the " +
+                        $"backlog of CPU {settings.ReceiverCpu}, where the whole receive path (IP, TCP/UDP, the socket lookup with sk_lookup, SYN cookie or " +
+                        $"filter) runs in softirq context; RPS on the source's veth sends the receiver's SYN-ACKs back to CPU {settings.SourceCpu} to be dropped. " +
+                        "The AF_PACKET socket's send buffer holds each frame until the receiver has processed it, so the sender cannot run far ahead: when the " +
+                        "receiving CPU is the bottleneck the sender blocks and the veth drops nothing. " +
+                        $"{settings.Rounds} rounds; each run settles {settings.Settle.TotalSeconds:F1} s and is measured for {settings.Duration.TotalSeconds:F0} s.");
+        foreach (var note in floods.TopologyNotes)
+            text.AppendLine($"- {note}");
+        text.AppendLine();
+        text.AppendLine("**Comparing with the series.** The series compared a vanilla 5.6.3 kernel, the patched kernel with no program, and the patched kernel with its " +
+                        "LPM-trie program (200 entries). Here the kernel always has sk_lookup; with no program attached a static key keeps the hook off, which is the " +
+                        "series' middle row. So our Δ for the series' program stands beside the series' Δ of *with prog* against *no prog attached*, derived from its " +
+                        "published means (the series' own Δ column, against vanilla, is in brackets). The series' receiver was a 24-core bare-metal server with a 25G NIC " +
+                        "and 4 RX queues; here the receive path has one CPU of a shared VM behind a veth, so absolute pps are not comparable, only relative costs. " +
+                        "When the receiving CPU is shared with other work (see *rx CPU busy* against *softirq* below, and the load average), rx pps follows the share " +
+                        "of the CPU the receive path gets rather than its cost, and the spread shows it; section 2b measures cost without that noise.");
+        text.AppendLine();
         foreach (var shape in report.Options.Shapes)
         {
             if (!SeriesReference.Floods.TryGetValue(shape.Name, out var series))
@@ -144,22 +159,22 @@ internal static class MarkdownReport
                     "none" => ($"{series.NoProgramPps:N0} ± {series.NoProgramSpreadPercent:F1}%", $"- [{series.NoProgramDeltaPercent:+0.0;-0.0}%]"),
                     "series-lpm-hit" => ($"{series.WithProgramPps:N0} ± {series.WithProgramSpreadPercent:F1}%",
                         $"{series.WithProgramVsNoProgramPercent:+0.0;-0.0}% [{series.WithProgramDeltaPercent:+0.0;-0.0}%]"),
-                    _ => ("not measured", ""),
+                    _ => ("not in the series", ""),
                 };
                 text.AppendLine($"| {configuration.Label} | {summary.Mean:N0} ± {summary.RelativeStandardDeviation * 100:F1}% | {delta} | {seriesPps} | {seriesDelta} |");
             }
             text.AppendLine();
         }
 
-        text.AppendLine("**Per-packet CPU cost.** From `/proc/stat`: the receiving CPU's softirq time over the run divided by the packets processed in it " +
-                        "(the clock tick is 10 ms, so one run of a few seconds resolves it to well under 1%). This stays meaningful when the rx pps is limited by " +
-                        "the sender or by other work on the machine. *rx CPU busy* is all non-idle time of the receiving CPU, including other processes; " +
-                        "*source CPU busy* is that of the sender's CPU; *veth drops* counts packets refused because the receiving CPU's backlog was full.");
+        text.AppendLine("**Per-packet CPU cost, estimated.** The receiving CPU's softirq time in `/proc/stat` over a run, divided by the packets processed in it. " +
+                        "This kernel accounts CPU time by sampling at the scheduler tick (no precise IRQ time accounting), so each run's figure is an estimate " +
+                        "with a sampling error of a few percent; 2b gives exact figures. *rx CPU busy* is all non-idle time of the receiving CPU, other " +
+                        "processes included; *veth drops* counts packets refused because the receiving CPU's backlog was full.");
         text.AppendLine();
         foreach (var shape in report.Options.Shapes)
         {
             var baselineCost = floods.Summarise(shape, baseline.Name, run => run.SoftIrqNsPerPacket);
-            text.AppendLine($"| {shape} | processed pps (mean ± sstdev) | softirq ns/packet (mean ± sstdev) | Δ ns/packet | rx CPU busy (softirq) | source CPU busy | sent pps | veth drops pps | runs |");
+            text.AppendLine($"| {shape} | processed pps (mean ± sstdev) | softirq ns/packet (mean ± sstdev) | Δ ns/packet | rx CPU busy (softirq) | sender CPU busy | sent pps | veth drops pps | runs |");
             text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var configuration in configurations)
             {
@@ -174,6 +189,42 @@ internal static class MarkdownReport
                 var delta = configuration == baseline ? "-" : $"{cost.Mean - baselineCost.Mean:+0;-0} ({Percent(cost.Mean / baselineCost.Mean - 1)})";
                 text.AppendLine($"| {configuration.Label} | {processed.Mean:N0} ± {processed.RelativeStandardDeviation * 100:F1}% | {cost.Mean:N0} ± {cost.StandardDeviation:N0} | {delta} | " +
                                 $"{busy.Mean * 100:F0}% ({softirq.Mean * 100:F0}%) | {source.Mean * 100:F0}% | {sent.Mean:N0} | {drops.Mean:N0} | {runs.Count} |");
+            }
+            text.AppendLine();
+        }
+    }
+
+    private static void OneCpuFloods(StringBuilder text, BenchmarkReport report, FloodResults floods)
+    {
+        var settings = floods.Settings;
+        var configurations = report.FloodConfigurations;
+        var baseline = configurations[0];
+        text.AppendLine("### 2b. CPU cost per packet, exact, on one CPU");
+        text.AppendLine();
+        text.AppendLine($"The same namespaces, traffic and configurations, but without RPS: the sender thread, pinned to CPU {settings.SourceCpu}, hands each frame to the " +
+                        "veth, which delivers it in the same thread's context (softirq on the way out of the send), so the receive path, the sk_lookup program " +
+                        "included, runs on that thread's time. The scheduler accounts that time exactly (`/proc/self/task/TID/schedstat`, in ns), so " +
+                        "*CPU ns/packet* = the thread's CPU time over a run / the packets processed in it covers send plus receive, and the difference between " +
+                        "configurations is the cost of sk_lookup in the real receive path. Other work on the machine takes CPU time away from the thread (see *on CPU*), " +
+                        "which lowers its wall-clock pps but is not counted in its CPU time. " +
+                        $"{settings.Rounds} rounds; each run settles {settings.Settle.TotalSeconds:F1} s and is measured for {settings.Duration.TotalSeconds:F0} s.");
+        text.AppendLine();
+        foreach (var shape in report.Options.Shapes)
+        {
+            var title = SeriesReference.Floods.TryGetValue(shape.Name, out var series) ? series.Title : shape.Name;
+            var baselineCost = floods.Summarise(shape, baseline.Name, run => run.SenderCpuNsPerPacket);
+            text.AppendLine($"| {title}, one CPU | CPU ns/packet (mean ± sstdev) | Δ ns/packet | Δ | pps per CPU-second | processed pps (wall clock) | on CPU | runs |");
+            text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var configuration in configurations)
+            {
+                var runs = floods.Of(shape, configuration.Name);
+                var cost = floods.Summarise(shape, configuration.Name, run => run.SenderCpuNsPerPacket);
+                var processed = floods.Summarise(shape, configuration.Name, run => run.ProcessedPps);
+                var onCpu = floods.Summarise(shape, configuration.Name, run => run.SenderOnCpuShare);
+                var delta = configuration == baseline ? "-" : $"{cost.Mean - baselineCost.Mean:+0.0;-0.0}";
+                var share = configuration == baseline ? "-" : Percent(cost.Mean / baselineCost.Mean - 1);
+                text.AppendLine($"| {configuration.Label} | {cost.Mean:N1} ± {cost.StandardDeviation:N1} | {delta} | {share} | {1e9 / cost.Mean:N0} | " +
+                                $"{processed.Mean:N0} | {onCpu.Mean * 100:F0}% | {runs.Count} |");
             }
             text.AppendLine();
         }
