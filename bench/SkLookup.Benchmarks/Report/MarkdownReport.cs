@@ -20,12 +20,52 @@ internal static class MarkdownReport
             text.AppendLine("This is a **quick run** (`--quick`): fewer rounds and shorter runs than the full benchmark, so the spreads are wider.");
         text.AppendLine();
         Machine(text, report);
+        Summary(text, report);
         if (report.TestRunSettings is not null)
             TestRuns(text, report);
         if (report.Floods.Count > 0)
             Floods(text, report);
         NotDone(text);
         return text.ToString();
+    }
+
+    // One line per flood: the headline of each section, taken from the same results as the sections below.
+    private static void Summary(StringBuilder text, BenchmarkReport report)
+    {
+        var twoCpus = report.Floods.FirstOrDefault(results => results.Settings.Layout == FloodLayout.TwoCpus);
+        var oneCpu = report.Floods.FirstOrDefault(results => results.Settings.Layout == FloodLayout.OneCpu);
+        if (report.TestRuns.Count == 0 && report.Floods.Count == 0)
+            return;
+        text.AppendLine("## Summary: the series' LPM-trie program (200 entries)");
+        text.AppendLine();
+        text.AppendLine("| lookup | test run: ns/lookup, hit / miss (1) | one CPU: Δ CPU ns/packet, no-op / hit / miss (2b) | two CPUs: Δ rx pps, hit (2a) | series: Δ rx pps, with prog vs no prog |");
+        text.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var shape in report.Options.Shapes)
+        {
+            var testRun = "-";
+            var hit = report.TestRuns.FirstOrDefault(result => result.Shape == shape && result.Candidate == "series-lpm" && result.Case == "hit");
+            var miss = report.TestRuns.FirstOrDefault(result => result.Shape == shape && result.Candidate == "series-lpm" && result.Case == "miss");
+            if (hit is not null && miss is not null)
+                testRun = $"{hit.DeltaKernelNs:F0} / {miss.DeltaKernelNs:F0}";
+            var cost = "-";
+            if (oneCpu is not null)
+            {
+                var baseline = oneCpu.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.SenderCpuNsPerPacket).Mean;
+                string Delta(FloodConfiguration configuration) =>
+                    $"{oneCpu.Summarise(shape, configuration.Name, run => run.SenderCpuNsPerPacket).Mean - baseline:+0;-0}";
+                cost = $"{Delta(FloodConfigurations.NoOp)} / {Delta(FloodConfigurations.SeriesLpmHit)} / {Delta(FloodConfigurations.SeriesLpmMiss)} (of {baseline:N0})";
+            }
+            var pps = "-";
+            if (twoCpus is not null)
+            {
+                var baseline = twoCpus.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.RxPps).Mean;
+                var withProgram = twoCpus.Summarise(shape, FloodConfigurations.SeriesLpmHit.Name, run => run.RxPps);
+                pps = $"{Percent(withProgram.Mean / baseline - 1)} (± {withProgram.RelativeStandardDeviation * 100:F0}%)";
+            }
+            var series = SeriesReference.Floods.TryGetValue(shape.Name, out var table) ? $"{table.WithProgramVsNoProgramPercent:+0.0;-0.0}%" : "-";
+            text.AppendLine($"| {shape} | {testRun} | {cost} | {pps} | {series} |");
+        }
+        text.AppendLine();
     }
 
     private static void Machine(StringBuilder text, BenchmarkReport report)
