@@ -23,8 +23,7 @@ internal sealed unsafe class PacketSender : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopping;
     private long _sent;
-    private long _attempted;
-    private int _fatalErrno;
+    private volatile string? _failure;
     private readonly ManualResetEventSlim _running = new();
     private int _threadId;
 
@@ -55,9 +54,6 @@ internal sealed unsafe class PacketSender : IDisposable
 
     /// <summary>Frames the kernel accepted so far.</summary>
     public long Sent => Interlocked.Read(ref _sent);
-
-    /// <summary>Frames offered so far, including those the veth refused because the receiver's backlog was full.</summary>
-    public long Attempted => Interlocked.Read(ref _attempted);
 
     /// <summary>
     /// The CPU time the sender thread has used, in ns, from the scheduler's own accounting
@@ -90,6 +86,15 @@ internal sealed unsafe class PacketSender : IDisposable
         }
         sender._thread.Start();
         sender._running.Wait();
+        try
+        {
+            sender.ThrowIfFailed();
+        }
+        catch
+        {
+            sender.Dispose();
+            throw;
+        }
         return sender;
     }
 
@@ -118,25 +123,41 @@ internal sealed unsafe class PacketSender : IDisposable
 
     private void Loop()
     {
-        using var pin = CpuAffinity.PinCurrentThread(_cpu);
-        _threadId = LinuxNative.GetTid();
-        _running.Set();
+        try
+        {
+            using var pin = CpuAffinity.PinCurrentThread(_cpu);
+            _threadId = LinuxNative.GetTid();
+            _running.Set();
+            Send();
+        }
+        catch (Exception exception)
+        {
+            _failure = exception.Message;
+        }
+        finally
+        {
+            _running.Set(); // Never leave Start waiting, even if pinning failed.
+        }
+    }
+
+    private void Send()
+    {
         var next = 0;
         while (!_stopping)
         {
             var sent = LinuxNative.SendMmsg(_fd, _messages + next, BatchSize, 0);
             if (sent < 0)
             {
+                // ENOBUFS: the veth refused a frame because the receiving CPU's backlog was full.
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno is not (LinuxNative.ENOBUFS or LinuxNative.EAGAIN or LinuxNative.EINTR))
                 {
-                    _fatalErrno = errno;
+                    _failure = $"sendmmsg failed with errno {errno}";
                     return;
                 }
                 sent = 0;
             }
             Interlocked.Add(ref _sent, sent);
-            Interlocked.Add(ref _attempted, BatchSize);
             next += BatchSize;
             if (next == _frameCount)
                 next = 0;
@@ -146,8 +167,8 @@ internal sealed unsafe class PacketSender : IDisposable
     /// <summary>Throws if the sender stopped on an error it cannot go past.</summary>
     public void ThrowIfFailed()
     {
-        if (_fatalErrno != 0)
-            throw new InvalidOperationException($"the flood sender stopped: sendmmsg failed with errno {_fatalErrno}");
+        if (_failure is not null)
+            throw new InvalidOperationException($"the flood sender stopped: {_failure}");
     }
 
     public void Dispose()

@@ -1,5 +1,6 @@
 using System.Text;
 using SkLookup.Benchmarks.Flood;
+using SkLookup.Benchmarks.Machine;
 using SkLookup.Benchmarks.Statistics;
 
 namespace SkLookup.Benchmarks.Report;
@@ -247,6 +248,12 @@ internal static class MarkdownReport
                         "*CPU ns/packet* = the thread's CPU time over a run / the packets processed in it covers send plus receive, and the difference between " +
                         "configurations is the cost of sk_lookup in the real receive path. Other work on the machine takes CPU time away from the thread (see *on CPU*), " +
                         "which lowers its wall-clock pps but is not counted in its CPU time. " +
+                        KernelConfig.IrqTimeAccounting switch
+                        {
+                            false => "This kernel charges softirq time to the interrupted task (CONFIG_IRQ_TIME_ACCOUNTING is not set), which is what makes this work. ",
+                            true => "This kernel accounts softirq time apart (CONFIG_IRQ_TIME_ACCOUNTING=y), so the CPU's softirq time from `/proc/stat` (exact on such a kernel) is added to the thread's. ",
+                            null => "The kernel's configuration could not be read; if it has CONFIG_IRQ_TIME_ACCOUNTING=y, these figures miss the receive path. ",
+                        } +
                         $"{settings.Rounds} rounds; each run settles {settings.Settle.TotalSeconds:F1} s and is measured for {settings.Duration.TotalSeconds:F0} s.");
         text.AppendLine();
         foreach (var shape in report.Options.Shapes)
