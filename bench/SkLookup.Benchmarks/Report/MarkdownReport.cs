@@ -52,20 +52,27 @@ internal static class MarkdownReport
             if (oneCpu is not null)
             {
                 var baseline = oneCpu.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.SenderCpuNsPerPacket).Mean;
-                string Delta(FloodConfiguration configuration) =>
-                    $"{oneCpu.Summarise(shape, configuration.Name, run => run.SenderCpuNsPerPacket).Mean - baseline:+0;-0}";
+                var baselineSummary = oneCpu.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.SenderCpuNsPerPacket);
+                string Delta(FloodConfiguration configuration)
+                {
+                    var measured = oneCpu.Summarise(shape, configuration.Name, run => run.SenderCpuNsPerPacket);
+                    return $"{measured.Mean - baseline:+0;-0}{NoiseMark(measured, baselineSummary)}";
+                }
                 cost = $"{Delta(FloodConfigurations.NoOp)} / {Delta(FloodConfigurations.SeriesLpmHit)} / {Delta(FloodConfigurations.SeriesLpmMiss)} (of {baseline:N0})";
             }
             var pps = "-";
             if (twoCpus is not null)
             {
                 var baseline = twoCpus.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.RxPps).Mean;
+                var baselineSummary = twoCpus.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.RxPps);
                 var withProgram = twoCpus.Summarise(shape, FloodConfigurations.SeriesLpmHit.Name, run => run.RxPps);
-                pps = $"{Percent(withProgram.Mean / baseline - 1)} (± {withProgram.RelativeStandardDeviation * 100:F0}%)";
+                pps = $"{Percent(withProgram.Mean / baseline - 1)}{NoiseMark(withProgram, baselineSummary)}";
             }
             var series = SeriesReference.Floods.TryGetValue(shape.Name, out var table) ? $"{table.WithProgramVsNoProgramPercent:+0.0;-0.0}%" : "-";
             text.AppendLine($"| {shape} | {testRun} | {cost} | {pps} | {series} |");
         }
+        text.AppendLine();
+        text.AppendLine(WithinNoiseNote);
         text.AppendLine();
     }
 
@@ -194,7 +201,7 @@ internal static class MarkdownReport
             foreach (var configuration in configurations)
             {
                 var summary = floods.Summarise(shape, configuration.Name, run => run.RxPps);
-                var delta = configuration == baseline ? "-" : Percent(summary.Mean / baselineSummary.Mean - 1);
+                var delta = configuration == baseline ? "-" : Percent(summary.Mean / baselineSummary.Mean - 1) + NoiseMark(summary, baselineSummary);
                 var (seriesPps, seriesDelta) = configuration.Name switch
                 {
                     "none" => ($"{series.NoProgramPps:N0} ± {series.NoProgramSpreadPercent:F1}%", $"- [{series.NoProgramDeltaPercent:+0.0;-0.0}%]"),
@@ -227,12 +234,14 @@ internal static class MarkdownReport
                 var source = floods.Summarise(shape, configuration.Name, run => run.SourceBusyShare);
                 var sent = floods.Summarise(shape, configuration.Name, run => run.SentPps);
                 var drops = floods.Summarise(shape, configuration.Name, run => run.DroppedPps);
-                var delta = configuration == baseline ? "-" : $"{cost.Mean - baselineCost.Mean:+0;-0} ({Percent(cost.Mean / baselineCost.Mean - 1)})";
+                var delta = configuration == baseline ? "-" : $"{cost.Mean - baselineCost.Mean:+0;-0} ({Percent(cost.Mean / baselineCost.Mean - 1)}){NoiseMark(cost, baselineCost)}";
                 text.AppendLine($"| {configuration.Label} | {processed.Mean:N0} ± {processed.RelativeStandardDeviation * 100:F1}% | {cost.Mean:N0} ± {cost.StandardDeviation:N0} | {delta} | " +
                                 $"{busy.Mean * 100:F0}% ({softirq.Mean * 100:F0}%) | {source.Mean * 100:F0}% | {sent.Mean:N0} | {drops.Mean:N0} | {runs.Count} |");
             }
             text.AppendLine();
         }
+        text.AppendLine(WithinNoiseNote);
+        text.AppendLine();
     }
 
     private static void OneCpuFloods(StringBuilder text, BenchmarkReport report, FloodResults floods)
@@ -268,13 +277,15 @@ internal static class MarkdownReport
                 var cost = floods.Summarise(shape, configuration.Name, run => run.SenderCpuNsPerPacket);
                 var processed = floods.Summarise(shape, configuration.Name, run => run.ProcessedPps);
                 var onCpu = floods.Summarise(shape, configuration.Name, run => run.SenderOnCpuShare);
-                var delta = configuration == baseline ? "-" : $"{cost.Mean - baselineCost.Mean:+0.0;-0.0}";
+                var delta = configuration == baseline ? "-" : $"{cost.Mean - baselineCost.Mean:+0.0;-0.0}{NoiseMark(cost, baselineCost)}";
                 var share = configuration == baseline ? "-" : Percent(cost.Mean / baselineCost.Mean - 1);
                 text.AppendLine($"| {configuration.Label} | {cost.Mean:N1} ± {cost.StandardDeviation:N1} | {delta} | {share} | {1e9 / cost.Mean:N0} | " +
                                 $"{processed.Mean:N0} | {onCpu.Mean * 100:F0}% | {runs.Count} |");
             }
             text.AppendLine();
         }
+        text.AppendLine(WithinNoiseNote);
+        text.AppendLine();
     }
 
     private static void NotDone(StringBuilder text)
@@ -292,4 +303,17 @@ internal static class MarkdownReport
     }
 
     private static string Percent(double share) => $"{share * 100:+0.0;-0.0;0.0}%";
+
+    /// <summary>The mark set after a Δ that this run cannot tell from noise.</summary>
+    private const string WithinNoise = " †";
+
+    private const string WithinNoiseNote = "† marks a Δ smaller than twice its standard error (√(s₁²/n₁ + s₂²/n₂) over the runs): in this run it cannot be told from noise.";
+
+    // A difference of means is told from noise when it exceeds twice its standard error.
+    private static string NoiseMark(Summary measured, Summary baseline)
+    {
+        var standardError = Math.Sqrt(measured.StandardDeviation * measured.StandardDeviation / measured.Count +
+                                      baseline.StandardDeviation * baseline.StandardDeviation / baseline.Count);
+        return Math.Abs(measured.Mean - baseline.Mean) < 2 * standardError ? WithinNoise : "";
+    }
 }
