@@ -92,7 +92,7 @@ internal static class MarkdownReport
         text.AppendLine();
         text.AppendLine("The load average shows other work on the machine while the benchmark ran; such work competes for the same two CPUs " +
                         "and is the main source of the spread below. Hardware performance counters are not available in this VM, so the series' " +
-                        "`perf` cpu-cycles tables cannot be reproduced; CPU cost comes from `/proc/stat` instead.");
+                        "`perf` cpu-cycles tables cannot be reproduced; CPU cost comes from `/proc/stat` and the scheduler's per-thread accounting instead.");
         text.AppendLine();
     }
 
