@@ -557,12 +557,16 @@ public sealed class Dispatcher : IDisposable
         var matches = ProgramTag.Matches(DispatcherProgram.Generate(shape), _program.Info.Tag);
         if (!matches && !meta.Knows(_program.Info.Tag))
             throw Mismatch($"the attached program (tag {_program.Info.Tag}) is not one this version generates");
-        if (matches && !meta.WriteInProgress)
-            _attachedFingerprint = shape.Fingerprint;
-        else
-            // This version's program, but a write was interrupted: between its map update and its program swap,
-            // or while it updated the program's probe tables in place. Rebuilding from the binding maps heals both.
+        if (meta.WriteInProgress)
+            // A write was interrupted between its map updates and its program update (in place or by a swap):
+            // rebuilding the maps and the program from the binding maps heals both.
             Rebuild();
+        else if (!matches)
+            // A program this version attached, but not the one it generates for these bindings (the meta record
+            // names it, so it is not foreign): a program fresh from the binding maps replaces it.
+            Swap(shape);
+        else
+            _attachedFingerprint = shape.Fingerprint;
         _writesChecked = true;
     }
 
