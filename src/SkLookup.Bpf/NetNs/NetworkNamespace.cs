@@ -59,7 +59,10 @@ public sealed class NetworkNamespace : IDisposable
         {
             if (LibC.Unshare(LibC.CLONE_NEWNET) != 0)
                 throw Errno.Last("create a network namespace (unshare CLONE_NEWNET)");
-            var netns = Open($"/proc/{LibC.Getpid()}/task/{LibC.Gettid()}/ns/net");
+            var threadPath = $"/proc/{LibC.Getpid()}/task/{LibC.Gettid()}/ns/net";
+            var handle = FileDescriptor.OpenReadOnly(threadPath);
+            // The thread ends soon, and its /proc path with it; the fd's path stays valid while the handle is open.
+            var netns = new NetworkNamespace(handle, $"/proc/{LibC.Getpid()}/fd/{handle.Value}");
             try
             {
                 Interfaces.SetUp("lo");
