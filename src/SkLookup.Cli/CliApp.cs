@@ -62,6 +62,13 @@ public static class CliApp
             GlobalOptions.BpfFs,
             GlobalOptions.Json,
         };
+        foreach (var command in DispatcherCommands.Create())
+            root.Add(command);
+        foreach (var command in BindingCommands.Create())
+            root.Add(command);
+        foreach (var command in SocketCommands.Create())
+            root.Add(command);
+        root.Add(StatusCommand.Create());
         root.Add(ProgCommands.Create());
         HelpWithFooter.Install(root);
         root.HelpFooter($"""

@@ -83,6 +83,14 @@ internal sealed class CommandContext
         }
     }
 
+    /// <summary>Opens the dispatcher of the namespace: shared for reading, exclusive with <paramref name="write"/>.</summary>
+    public Dispatcher OpenDispatcher(bool write)
+    {
+        var bpffs = RequireBpfFs();
+        using var netns = OpenNamespace();
+        return Dispatcher.Open(netns, bpffs, write);
+    }
+
     /// <summary>Prints a result: <paramref name="json"/> with <c>--json</c>, else what <paramref name="text"/> writes.</summary>
     public void Write(JsonNode json, Action<TextWriter> text)
     {

@@ -14,16 +14,17 @@ internal static class ErrorReport
     public static int Write(TextWriter error, bool json, string command, Exception exception)
     {
         var (code, message) = Classify(exception);
-        Write(error, json, command, code, message);
+        // The steering layer's messages say what to do already; kernel and tool errors get a hint by their code.
+        Write(error, json, command, code, message, hint: exception is not SteeringException);
         return (int)code;
     }
 
     /// <summary>Writes one error line: text, or a JSON object when <paramref name="json"/> is set.</summary>
-    public static void Write(TextWriter error, bool json, string command, ExitCode code, string message)
+    public static void Write(TextWriter error, bool json, string command, ExitCode code, string message, bool hint = true)
     {
         message = OneLine(message);
-        if (!message.Contains(';') && Hint(code, command) is { } hint)
-            message += "; " + hint;
+        if (hint && !message.Contains(';') && Hint(code, command) is { } what)
+            message += "; " + what;
         if (json)
         {
             var node = new JsonObject
