@@ -322,7 +322,7 @@ public sealed class Dispatcher : IDisposable
         CheckWritable();
         if (!DestinationsTable().TryGetId(new Destination(label, family, protocol), out var id))
             return false;
-        var removed = _maps[DispatcherLayout.Sockets.Name].Delete(BitConverter.GetBytes(id));
+        var removed = DestinationTable.DeleteSocket(_maps[DispatcherLayout.Sockets.Name], id);
         CollectIfUnused(id);
         return removed;
     });

@@ -66,7 +66,7 @@ internal sealed class DestinationTable
         id = AllocateId(destination);
         var key = BitConverter.GetBytes(id);
         // A previous owner of this id may have left a socket, counters or options behind.
-        _sockets.Delete(key);
+        DeleteSocket(_sockets, id);
         _metrics.Update(key, new byte[_metrics.ValueSize]);
         _options.Update(key, BitConverter.GetBytes((uint)LabelFlags(destination.Label)));
         _labels.Update(LabelKey.Encode(destination.Label, (byte)destination.Family, (byte)destination.Protocol), key);
@@ -83,7 +83,7 @@ internal sealed class DestinationTable
             return;
         _labels.Delete(LabelKey.Encode(destination.Label, (byte)destination.Family, (byte)destination.Protocol));
         var key = BitConverter.GetBytes(id);
-        _sockets.Delete(key);
+        DeleteSocket(_sockets, id);
         _options.Update(key, new byte[4]);
         _ids.Remove(destination);
         _used[id] = false;
@@ -117,6 +117,22 @@ internal sealed class DestinationTable
 
     /// <summary>The cookie of the socket registered for a destination, or null.</summary>
     public ulong? SocketCookie(uint id) => _sockets.LookupSocketCookie(BitConverter.GetBytes(id));
+
+    /// <summary>
+    /// Empties a socket slot; false if it was empty. A SOCKMAP answers EINVAL, not ENOENT, for an empty
+    /// slot (<c>__sock_map_delete</c>), so that errno means "nothing there" here.
+    /// </summary>
+    public static bool DeleteSocket(BpfMap sockets, uint id)
+    {
+        try
+        {
+            return sockets.Delete(BitConverter.GetBytes(id));
+        }
+        catch (BpfException exception) when (exception.Errno == Errno.EINVAL)
+        {
+            return false;
+        }
+    }
 
     private uint AllocateId(Destination destination)
     {

@@ -90,7 +90,7 @@ internal static class StateDirectory
     }
 
     /// <summary>
-    /// Finishes or discards a swap that a crashed writer left half-done. Staged pins (<c>*.new</c>) are
+    /// Finishes or discards a swap that a crashed writer left half-done. Staged pins (<c>*-new</c>) are
     /// renamed into place if the staged program is the one the link runs (the swap happened), and
     /// deleted otherwise (it never did).
     /// </summary>

@@ -17,11 +17,14 @@ internal static class StatePaths
     /// <summary>The pinned program: the one the link runs.</summary>
     public const string Program = "program";
 
+    // bpffs refuses names with a dot (EPERM from bpf_lookup: dots are reserved for the kernel's own
+    // files), so the staged and temporary names use '-', which no map or pin name contains.
+
     /// <summary>
     /// Suffix of a pin staged for a swap. It is renamed over its base name once the link runs the
     /// program that uses it; a crash in between leaves it for the next writer to finish or discard.
     /// </summary>
-    public const string StagedSuffix = ".new";
+    public const string StagedSuffix = "-new";
 
     /// <summary>Directories (0750) and pins (0640): root and its group may read the state; only root writes it.</summary>
     public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
@@ -38,7 +41,7 @@ internal static class StatePaths
         Path.Combine(Root(bpffsPath), netnsInode.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>The prefix of the temporary directories in which a load for this namespace builds its state.</summary>
-    public static string TempPrefix(ulong netnsInode) => $".tmp-{netnsInode.ToString(CultureInfo.InvariantCulture)}-";
+    public static string TempPrefix(ulong netnsInode) => $"tmp-{netnsInode.ToString(CultureInfo.InvariantCulture)}-";
 
     /// <summary>Leftover temporary directories of failed or interrupted loads for this namespace.</summary>
     public static IEnumerable<string> TempDirectories(string bpffsPath, ulong netnsInode)
