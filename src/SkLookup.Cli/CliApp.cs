@@ -8,12 +8,18 @@ namespace SkLookup.Cli;
 
 /// <summary>
 /// The <c>sklookup</c> tool: a thin shell over the public APIs of SkLookup and SkLookup.Bpf. Program.Main
-/// calls <see cref="Run"/>, and so do the tests, in-process.
+/// calls <see cref="Run(string[], TextWriter, TextWriter)"/>, and so do the tests, in-process.
 /// </summary>
 public static class CliApp
 {
     /// <summary>Runs the tool with <paramref name="args"/>, writing to <paramref name="output"/> and <paramref name="error"/>; returns the exit code.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, output, error, CancellationToken.None);
+
+    /// <summary>
+    /// Runs the tool as <see cref="Run(string[], TextWriter, TextWriter)"/> does, but long-running commands
+    /// (metrics) stop when <paramref name="cancellation"/> is signalled instead of on SIGINT or SIGTERM.
+    /// </summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
@@ -32,7 +38,10 @@ public static class CliApp
                 ErrorReport.Write(error, json, command, ExitCode.Usage, message + $"; see 'sklookup {(command.Length == 0 ? "" : command + " ")}--help'");
                 return (int)ExitCode.Usage;
             }
-            return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+            if (cancellation.CanBeCanceled)
+                configuration.ProcessTerminationTimeout = null; // The caller stops us, not a signal.
+            return parse.InvokeAsync(configuration, cancellation).GetAwaiter().GetResult();
         }
         catch (Exception exception)
         {
@@ -69,6 +78,7 @@ public static class CliApp
         foreach (var command in SocketCommands.Create())
             root.Add(command);
         root.Add(StatusCommand.Create());
+        root.Add(MetricsCommand.Create());
         root.Add(ProgCommands.Create());
         HelpWithFooter.Install(root);
         root.HelpFooter($"""
