@@ -79,6 +79,7 @@ public static class CliApp
             root.Add(command);
         root.Add(StatusCommand.Create());
         root.Add(MetricsCommand.Create());
+        root.Add(DemoCommand.Create());
         root.Add(ProgCommands.Create());
         HelpWithFooter.Install(root);
         root.HelpFooter($"""
