@@ -8,6 +8,8 @@ command -v nsenter >/dev/null || need+=(util-linux)
 command -v gcc >/dev/null || need+=(gcc)
 [ -f /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
 command -v python3 >/dev/null || need+=(python3)
+# Only the test that checks the committed BPF objects against their C sources uses clang.
+command -v clang-14 >/dev/null || need+=(clang-14)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -217,8 +217,8 @@ internal unsafe struct BpfMapInfo
     [FieldOffset(80)] public ulong MapExtra;
 }
 
-/// <summary><c>struct bpf_link_info</c> with its <c>netns</c> union member.</summary>
-[StructLayout(LayoutKind.Explicit, Size = 64)]
+/// <summary><c>struct bpf_link_info</c> with its <c>netns</c> union member (48 bytes: its size in Linux 6.1 headers).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 48)]
 internal struct BpfLinkInfo
 {
     [FieldOffset(0)] public uint Type;

@@ -72,27 +72,21 @@ public sealed unsafe class BpfMap : IDisposable
 
     private static BpfException CreateError(MapSpec spec, int errno)
     {
-        if (errno == Errno.EINVAL)
-        {
-            var hint = spec.Type switch
-            {
-                MapType.LpmTrie when (spec.Flags & MapFlags.NoPrealloc) == 0 => "an LPM trie needs MapFlags.NoPrealloc",
-                MapType.LpmTrie => "an LPM trie key is a u32 prefix length followed by 1 to 256 bytes of data",
-                MapType.SockMap or MapType.ReuseportSockArray when spec.KeySize != 4 => "its key must be 4 bytes",
-                MapType.SockMap or MapType.SockHash or MapType.ReuseportSockArray when spec.ValueSize is not (4 or 8) => "its value must be 4 or 8 bytes",
-                _ when spec.KeySize == 0 && spec.Type is not (MapType.Array or MapType.PerCpuArray) => "the key size must not be 0",
-                _ when spec.ValueSize == 0 => "the value size must not be 0",
-                _ when spec.MaxEntries == 0 => "max entries must not be 0",
-                _ => "check the key size, value size, max entries and flags for this map type",
-            };
-            return new BpfException($"create map {spec}: EINVAL: {hint}", errno, BpfErrorReason.InvalidArgument);
-        }
-        if (errno == Errno.EPERM)
+        if (errno != Errno.EINVAL)
             return Errno.ToException($"create map {spec}", errno);
-        var known = Enum.IsDefined(spec.Type);
-        return errno == Errno.EINVAL || !known
-            ? new BpfException($"create map {spec}: {Errno.Name(errno)}", errno, Errno.Reason(errno))
-            : Errno.ToException($"create map {spec}", errno);
+        // EINVAL says only that some attribute is wrong; name the rule that this spec breaks.
+        var hint = spec.Type switch
+        {
+            MapType.LpmTrie when (spec.Flags & MapFlags.NoPrealloc) == 0 => "an LPM trie needs MapFlags.NoPrealloc",
+            MapType.LpmTrie when spec.KeySize is < 5 or > 260 => "an LPM trie key is a u32 prefix length followed by 1 to 256 bytes of data (key size 5 to 260)",
+            MapType.Array or MapType.PerCpuArray or MapType.ReuseportSockArray or MapType.SockMap when spec.KeySize != 4 => "its key must be 4 bytes (a u32 index)",
+            MapType.SockMap or MapType.SockHash or MapType.ReuseportSockArray when spec.ValueSize is not (4 or 8) => "its value must be 4 or 8 bytes (8 to read socket cookies back)",
+            _ when spec.KeySize == 0 => "the key size must not be 0",
+            _ when spec.ValueSize == 0 => "the value size must not be 0",
+            _ when spec.MaxEntries == 0 => "max entries must not be 0",
+            _ => "check the key size, value size, max entries and flags for this map type",
+        };
+        return new BpfException($"create map {spec}: EINVAL: {hint}", errno, BpfErrorReason.InvalidArgument);
     }
 
     /// <summary>Wraps a map file descriptor, taking ownership of it, and reads the map's info.</summary>
@@ -126,28 +120,37 @@ public sealed unsafe class BpfMap : IDisposable
     public static BpfMap OpenOrCreatePinned(string path, MapSpec spec)
     {
         if (File.Exists(path))
-        {
-            var existing = OpenPinned(path);
-            try
-            {
-                existing.CheckCompatible(spec);
-                return existing;
-            }
-            catch
-            {
-                existing.Dispose();
-                throw;
-            }
-        }
+            return OpenPinnedCompatible(path, spec);
         var map = Create(spec);
         try
         {
             map.Pin(path);
             return map;
         }
+        catch (BpfException exception) when (exception.Reason == BpfErrorReason.AlreadyExists)
+        {
+            // Another process pinned one between our check and our pin: use theirs, if it fits.
+            map.Dispose();
+            return OpenPinnedCompatible(path, spec);
+        }
         catch
         {
             map.Dispose();
+            throw;
+        }
+    }
+
+    private static BpfMap OpenPinnedCompatible(string path, MapSpec spec)
+    {
+        var existing = OpenPinned(path);
+        try
+        {
+            existing.CheckCompatible(spec);
+            return existing;
+        }
+        catch
+        {
+            existing.Dispose();
             throw;
         }
     }
@@ -167,6 +170,9 @@ public sealed unsafe class BpfMap : IDisposable
             throw new BpfException($"map '{Info.Name}' (id {Info.Id}) is incompatible with {spec.Name}: {string.Join(", ", differences)}",
                 0, BpfErrorReason.Incompatible);
     }
+
+    /// <summary>Reads the map's info again, with its current memory use (<see cref="MapInfo.MemlockBytes"/>).</summary>
+    public MapInfo RefreshInfo() => MapInfo.Read(Handle);
 
     /// <summary>Pins the map at <paramref name="path"/> on bpffs.</summary>
     public void Pin(string path) => BpfSyscall.Pin(Handle, path, $"map '{Info.Name}'");
@@ -209,8 +215,26 @@ public sealed unsafe class BpfMap : IDisposable
         fixed (byte* valuePointer = value)
         {
             var attr = new MapElemAttr { MapFd = (uint)Handle.Value, Key = (ulong)keyPointer, ValueOrNextKey = (ulong)valuePointer, Flags = (ulong)flags };
-            BpfSyscall.Invoke(BpfCommand.MapUpdateElem, ref attr, $"update map '{Info.Name}'");
+            if (BpfSyscall.TryInvoke(BpfCommand.MapUpdateElem, ref attr, out var errno) < 0)
+                throw UpdateError(errno, flags);
         }
+    }
+
+    private BpfException UpdateError(int errno, MapUpdateFlags flags)
+    {
+        var operation = $"update map '{Info.Name}'";
+        return errno switch
+        {
+            // Updates need no capability once the fd is open: EPERM means the map refuses writes.
+            Errno.EPERM => new BpfException($"{operation}: EPERM: the map is frozen or read-only for user space", errno, BpfErrorReason.PermissionDenied),
+            Errno.EEXIST when flags == MapUpdateFlags.NoExist => new BpfException($"{operation}: EEXIST: the key exists already and MapUpdateFlags.NoExist was given", errno, BpfErrorReason.AlreadyExists),
+            Errno.ENOENT when flags == MapUpdateFlags.Exist => new BpfException($"{operation}: ENOENT: the key is missing and MapUpdateFlags.Exist was given", errno, BpfErrorReason.NotFound),
+            Errno.E2BIG => new BpfException($"{operation}: E2BIG: the map is full ({MaxEntries} entries) or the index is out of range", errno, BpfErrorReason.TooBig),
+            // Socket maps take only listening TCP sockets and bound UDP sockets (sock_map_sk_state_allowed).
+            Errno.EOPNOTSUPP when Type is MapType.SockMap or MapType.SockHash or MapType.ReuseportSockArray =>
+                new BpfException($"{operation}: EOPNOTSUPP: a socket map takes only listening TCP sockets and bound UDP sockets", errno, BpfErrorReason.WrongSocket),
+            _ => Errno.ToException(operation, errno),
+        };
     }
 
     /// <summary>Deletes <paramref name="key"/>; returns false if it was not there.</summary>
@@ -307,6 +331,13 @@ public sealed unsafe class BpfMap : IDisposable
         Update(key, value, flags);
     }
 
+    /// <summary>Puts <paramref name="socket"/> into a SOCKMAP or SOCKHASH (or REUSEPORT_SOCKARRAY) under <paramref name="key"/>.</summary>
+    public void UpdateSocket(ReadOnlySpan<byte> key, System.Net.Sockets.Socket socket, MapUpdateFlags flags = MapUpdateFlags.Any)
+    {
+        using var fd = new FileDescriptor((int)socket.Handle, ownsHandle: false);
+        UpdateSocket(key, fd, flags);
+    }
+
     /// <summary>The cookie of the socket under <paramref name="key"/> in a socket map, or null if the slot is empty. Needs an 8-byte value.</summary>
     public ulong? LookupSocketCookie(ReadOnlySpan<byte> key)
     {
@@ -353,60 +384,96 @@ public sealed unsafe class BpfMap : IDisposable
 
     /// <summary>
     /// Writes many entries with one BPF_MAP_UPDATE_BATCH call where the map type has it, else one by one.
-    /// <paramref name="keys"/> and <paramref name="values"/> hold the entries back to back. Returns how many were written.
+    /// <paramref name="keys"/> and <paramref name="values"/> hold the entries back to back. Returns how many
+    /// were written. The kernel's batch update knows only BPF_ANY, so other <paramref name="flags"/> go one by one.
     /// </summary>
     public int UpdateBatch(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, MapUpdateFlags flags = MapUpdateFlags.Any)
     {
         var count = CheckBatch(keys, values);
-        if (count == 0)
-            return 0;
-        fixed (byte* keysPointer = keys)
-        fixed (byte* valuesPointer = values)
+        var written = 0;
+        if (count > 0 && flags == MapUpdateFlags.Any)
         {
-            var attr = new MapBatchAttr { Keys = (ulong)keysPointer, Values = (ulong)valuesPointer, Count = (uint)count, MapFd = (uint)Handle.Value, ElemFlags = (ulong)flags };
-            if (BpfSyscall.TryInvoke(BpfCommand.MapUpdateBatch, ref attr, out var errno) >= 0)
-                return (int)attr.Count;
-            if (errno is not (Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP) || attr.Count != 0)
-                throw Errno.ToException($"batch update of map '{Info.Name}' (after {attr.Count} of {count})", errno);
+            fixed (byte* keysPointer = keys)
+            fixed (byte* valuesPointer = values)
+            {
+                var attr = new MapBatchAttr { Keys = (ulong)keysPointer, Values = (ulong)valuesPointer, Count = (uint)count, MapFd = (uint)Handle.Value };
+                if (BpfSyscall.TryInvoke(BpfCommand.MapUpdateBatch, ref attr, out var errno) >= 0)
+                    return (int)attr.Count;
+                written = BatchProgress(attr.Count, count);
+                if (written > 0 || errno is not (Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP))
+                    throw Errno.ToException($"batch update of map '{Info.Name}' (after {written} of {count})", errno);
+            }
         }
-        // LPM tries and socket maps have no batch operations: fall back to single updates.
-        for (var i = 0; i < count; i++)
+        // Socket maps have no batch operations: single updates, which also report errors per entry.
+        for (var i = written; i < count; i++)
             Update(keys.Slice(i * KeySize, KeySize), values.Slice(i * ValueSize, ValueSize), flags);
         return count;
     }
 
-    /// <summary>Deletes many keys, with BPF_MAP_DELETE_BATCH where the map type has it. Missing keys are skipped.</summary>
+    /// <summary>
+    /// Deletes many keys, back to back in <paramref name="keys"/>, with BPF_MAP_DELETE_BATCH where the map
+    /// type has it, else one by one. Missing keys are skipped. Returns how many were deleted.
+    /// </summary>
     public int DeleteBatch(ReadOnlySpan<byte> keys)
     {
         if (keys.Length % KeySize != 0)
             throw new ArgumentException($"keys must be a multiple of {KeySize} bytes", nameof(keys));
         var count = keys.Length / KeySize;
-        if (count == 0)
-            return 0;
         var deleted = 0;
-        for (var i = 0; i < count; i++)
-            if (Delete(keys.Slice(i * KeySize, KeySize)))
+        var next = 0;
+        fixed (byte* keysPointer = keys)
+        {
+            while (next < count)
+            {
+                var remaining = count - next;
+                var attr = new MapBatchAttr { Keys = (ulong)(keysPointer + next * KeySize), Count = (uint)remaining, MapFd = (uint)Handle.Value };
+                if (BpfSyscall.TryInvoke(BpfCommand.MapDeleteBatch, ref attr, out var errno) >= 0)
+                    return deleted + (int)attr.Count;
+                var progress = BatchProgress(attr.Count, remaining);
+                deleted += progress;
+                next += progress;
+                if (errno == Errno.ENOENT)
+                {
+                    next++; // The kernel stops at a missing key: skip it and go on with the rest.
+                    continue;
+                }
+                if (next == 0 && errno is Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
+                    break; // No batch deletes for this map type: one by one below.
+                throw Errno.ToException($"batch delete from map '{Info.Name}' (after {deleted} of {count})", errno);
+            }
+        }
+        for (; next < count; next++)
+            if (Delete(keys.Slice(next * KeySize, KeySize)))
                 deleted++;
         return deleted;
     }
 
     /// <summary>
-    /// Reads every entry with BPF_MAP_LOOKUP_BATCH (hash and array maps), falling back to key iteration
-    /// for map types without batch support.
+    /// How many elements a failed batch call got through. The kernel writes the count back only once it has
+    /// started on the elements, and then it is below what was asked; an unchanged count means none were done.
+    /// </summary>
+    private static int BatchProgress(uint countAfterCall, int requested) =>
+        countAfterCall < (uint)requested ? (int)countAfterCall : 0;
+
+    /// <summary>
+    /// Reads every entry with BPF_MAP_LOOKUP_BATCH (hash, array and LPM maps), falling back to key iteration
+    /// for map types without batch support (socket maps).
     /// </summary>
     public List<KeyValuePair<byte[], byte[]>> LookupAll()
     {
         var result = new List<KeyValuePair<byte[], byte[]>>();
-        const int chunk = 256;
-        var keys = new byte[chunk * KeySize];
-        var values = new byte[chunk * ValueSize];
+        var chunk = 256;
         var batchToken = new byte[Math.Max(8, KeySize)];
         var first = true;
-        fixed (byte* keysPointer = keys)
-        fixed (byte* valuesPointer = values)
-        fixed (byte* tokenPointer = batchToken)
+        while (true)
         {
-            while (true)
+            var keys = new byte[chunk * KeySize];
+            var values = new byte[chunk * ValueSize];
+            uint returned;
+            int errno;
+            fixed (byte* keysPointer = keys)
+            fixed (byte* valuesPointer = values)
+            fixed (byte* tokenPointer = batchToken)
             {
                 var attr = new MapBatchAttr
                 {
@@ -414,22 +481,28 @@ public sealed unsafe class BpfMap : IDisposable
                     OutBatch = (ulong)tokenPointer,
                     Keys = (ulong)keysPointer,
                     Values = (ulong)valuesPointer,
-                    Count = chunk,
+                    Count = (uint)chunk,
                     MapFd = (uint)Handle.Value,
                 };
-                var ok = BpfSyscall.TryInvoke(BpfCommand.MapLookupBatch, ref attr, out var errno) >= 0;
-                if (!ok && errno != Errno.ENOENT)
-                {
-                    if (first && errno is Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
-                        return Entries().ToList();
-                    throw Errno.ToException($"batch lookup of map '{Info.Name}'", errno);
-                }
-                for (var i = 0; i < attr.Count; i++)
-                    result.Add(new(keys.AsSpan(i * KeySize, KeySize).ToArray(), values.AsSpan(i * ValueSize, ValueSize).ToArray()));
-                if (!ok) // ENOENT: the walk is complete.
-                    return result;
-                first = false;
+                errno = BpfSyscall.TryInvoke(BpfCommand.MapLookupBatch, ref attr, out var failure) >= 0 ? 0 : failure;
+                returned = attr.Count;
             }
+            if (errno == Errno.ENOSPC && chunk < MaxEntries)
+            {
+                chunk *= 4; // A hash bucket holds more entries than one chunk: the kernel returns whole buckets.
+                continue;
+            }
+            if (errno is not (0 or Errno.ENOENT))
+            {
+                if (first && errno is Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
+                    return [.. Entries()];
+                throw Errno.ToException($"batch lookup of map '{Info.Name}'", errno);
+            }
+            for (var i = 0; i < returned; i++)
+                result.Add(new(keys.AsSpan(i * KeySize, KeySize).ToArray(), values.AsSpan(i * ValueSize, ValueSize).ToArray()));
+            if (errno == Errno.ENOENT) // The walk is complete.
+                return result;
+            first = false;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using SkLookup.Bpf.Interop;
 
 namespace SkLookup.Bpf;
@@ -30,13 +31,17 @@ public sealed class NetworkNamespace : IDisposable
     public static NetworkNamespace Current() => Open("/proc/thread-self/ns/net");
 
     /// <summary>Opens the namespace at <paramref name="path"/>, e.g. <c>/var/run/netns/NAME</c> or <c>/proc/PID/ns/net</c>.</summary>
-    public static NetworkNamespace Open(string path)
+    public static unsafe NetworkNamespace Open(string path)
     {
         var fd = FileDescriptor.OpenReadOnly(path);
         try
         {
-            if (LibC.Statfs(path, out var fs) == 0 && fs.Type != NsfsMagic)
-                throw new BpfException($"{path} is not a network namespace (not on nsfs)", 0, BpfErrorReason.InvalidArgument);
+            // NS_GET_NSTYPE answers only for nsfs files, and names the kind of namespace; every kind
+            // lives on nsfs, so the file system alone cannot tell a network namespace from a mount one.
+            var type = LibC.Ioctl(fd.Value, NsGetNsType, null);
+            if (type != LibC.CLONE_NEWNET)
+                throw new BpfException($"{path} is not a network namespace{(type < 0 ? "" : " but another kind of namespace")}: open /proc/PID/ns/net or a file under /var/run/netns",
+                    type < 0 ? Marshal.GetLastPInvokeError() : 0, BpfErrorReason.InvalidArgument);
             return new NetworkNamespace(fd, path);
         }
         catch
@@ -150,7 +155,8 @@ public sealed class NetworkNamespace : IDisposable
         return stat.Inode;
     }
 
-    private const long NsfsMagic = 0x6e736673;
+    /// <summary>NS_GET_NSTYPE, <c>_IO(0xb7, 0x3)</c> from linux/nsfs.h.</summary>
+    private const ulong NsGetNsType = 0xb703;
 
     /// <summary>Closes the handle; the namespace dies when nothing else holds it.</summary>
     public void Dispose() => Handle.Dispose();

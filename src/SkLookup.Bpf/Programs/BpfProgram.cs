@@ -167,6 +167,46 @@ public sealed unsafe class BpfProgram : IDisposable
         }
     }
 
+    /// <summary>
+    /// Attaches this program to the SO_REUSEPORT group of <paramref name="socket"/> (SO_ATTACH_REUSEPORT_EBPF),
+    /// so that it picks the member socket for each new connection or datagram. The socket must have
+    /// SO_REUSEPORT set; the program must be an <see cref="ProgramType.SkReuseport"/> (or socket filter) program.
+    /// The group keeps its own reference, so this program may be disposed afterwards.
+    /// </summary>
+    public void AttachToReuseportGroup(System.Net.Sockets.Socket socket)
+    {
+        using var fd = new FileDescriptor((int)socket.Handle, ownsHandle: false);
+        AttachToReuseportGroup(fd);
+    }
+
+    /// <inheritdoc cref="AttachToReuseportGroup(System.Net.Sockets.Socket)"/>
+    public void AttachToReuseportGroup(FileDescriptor socket)
+    {
+        var programFd = Handle.Value;
+        if (LibC.Setsockopt(socket.Value, SolSocket, SoAttachReuseportEbpf, &programFd, sizeof(int)) == 0)
+            return;
+        var errno = Marshal.GetLastPInvokeError();
+        var operation = $"attach {this} to the reuseport group of socket {socket.Value}";
+        throw errno switch
+        {
+            Errno.EINVAL when Info.Type is not (ProgramType.SkReuseport or ProgramType.SocketFilter) =>
+                new BpfException($"{operation}: EINVAL: only SK_REUSEPORT and socket filter programs select reuseport sockets", errno, BpfErrorReason.InvalidArgument),
+            Errno.EINVAL => new BpfException($"{operation}: EINVAL: the socket has no reuseport group; set SO_REUSEPORT before bind", errno, BpfErrorReason.InvalidArgument),
+            Errno.ENOTSOCK => new BpfException($"{operation}: ENOTSOCK: the descriptor is not a socket", errno, BpfErrorReason.WrongSocket),
+            _ => Errno.ToException(operation, errno),
+        };
+    }
+
+    /// <summary>Detaches the reuseport program from the group of <paramref name="socket"/> (SO_DETACH_REUSEPORT_BPF, Linux 5.3+).</summary>
+    public static void DetachFromReuseportGroup(System.Net.Sockets.Socket socket)
+    {
+        var unused = 0;
+        if (LibC.Setsockopt((int)socket.Handle, SolSocket, SoDetachReuseportBpf, &unused, sizeof(int)) != 0)
+            throw Errno.Last($"detach the reuseport program of socket {socket.Handle}");
+    }
+
+    private const int SolSocket = 1, SoAttachReuseportEbpf = 52, SoDetachReuseportBpf = 68;
+
     /// <summary>Disposes the file descriptor.</summary>
     public void Dispose() => Handle.Dispose();
 

@@ -19,7 +19,7 @@ public static class DispatcherProgram
     public const string Name = "sk_dispatcher";
 
     // Registers that live across helper calls (R6-R9 are callee-saved).
-    private const Register Context = R6, Port = R7, Address4 = R8, DestinationId = R8, Counters = R9, Socket = R7, AssignResult = R8;
+    private const Register Context = R6, Port = R7, Address4 = R8, DestinationId = R8, Counters = R9, Socket = R7, AssignResult = R8, ProbeStep = R9;
 
     // Stack: the IPv4 key at fp-8, the IPv6 key at fp-24 (their paths never meet), a u32 array key at fp-32.
     private const short Key4 = -8, Key6 = -24, ScratchKey = -32;
@@ -33,11 +33,87 @@ public static class DispatcherProgram
         asm.Mov(Context, R1);
         EmitClassDispatch(asm, shape);
         foreach (var classShape in shape.Classes)
-            EmitClass(asm, classShape);
-        // The verifier rejects unreachable code: the hash-value entry exists only where a probe can jump to it.
-        EmitDelivery(asm, hasProbes: shape.Classes.Any(c => c.Probes.Count > 0));
+            EmitClass(asm, shape, classShape);
+        EmitDelivery(asm);
         return asm.Build(Name);
     }
+
+    /// <summary>
+    /// Generates the program for <paramref name="shape"/> and loads it with <paramref name="maps"/> (the
+    /// maps of <see cref="DispatcherLayout"/>, by name) and new probe tables filled from the shape. The
+    /// tables belong to the program: they live as long as it does, and a new program brings new ones,
+    /// so swapping programs switches tables atomically.
+    /// </summary>
+    public static BpfProgram Load(DispatcherShape shape, IReadOnlyDictionary<string, BpfMap> maps)
+    {
+        var spec = Generate(shape);
+        var all = new Dictionary<string, BpfMap>(maps);
+        var tables = new List<BpfMap>();
+        try
+        {
+            foreach (var (family, layout) in shape.Tables)
+            {
+                var table = ProbeTable.Create(family, layout.Bits, new Dictionary<uint, byte[]>(layout.Slots));
+                tables.Add(table);
+                all[ProbeTable.MapName(family)] = table;
+            }
+            return BpfProgram.Load(spec, all);
+        }
+        finally
+        {
+            foreach (var table in tables)
+                table.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Brings the probe tables of a loaded <paramref name="program"/> up to date after bindings of hashed
+    /// classes were removed and added, without a new program. Returns false when that is not possible
+    /// (the shape's fingerprint changed, or a key found no free slot): then load a new program and swap it in.
+    /// </summary>
+    public static bool TryUpdateInPlace(BpfProgram program, string loadedFingerprint, DispatcherShape shape,
+        IEnumerable<BindingMatch> removed, IEnumerable<(BindingMatch Match, uint DestinationId)> added)
+    {
+        if (loadedFingerprint != shape.Fingerprint)
+            return false;
+        var tables = new Dictionary<Family, BpfMap>();
+        try
+        {
+            BpfMap? Table(Family family)
+            {
+                if (!shape.Tables.ContainsKey(family))
+                    return null; // The family's classes are decision trees: the fingerprint covers them.
+                if (!tables.TryGetValue(family, out var table))
+                {
+                    table = ProgramMapIds.OpenByName(program, ProbeTable.MapName(family))
+                        ?? throw new SteeringException(SteeringError.DamagedState, $"the dispatcher program has no {ProbeTable.MapName(family)} map: run upgrade");
+                    tables[family] = table;
+                }
+                return table;
+            }
+            foreach (var match in removed)
+            {
+                var family = FamilyOf(match);
+                if (Table(family) is { } table)
+                    ProbeTable.Remove(table, family, BindingKey.Encode(match));
+            }
+            foreach (var (match, id) in added)
+            {
+                var family = FamilyOf(match);
+                if (Table(family) is { } table && !ProbeTable.TryInsert(table, family, BindingKey.Encode(match), id))
+                    return false;
+            }
+            return true;
+        }
+        finally
+        {
+            foreach (var table in tables.Values)
+                table.Dispose();
+        }
+    }
+
+    private static Family FamilyOf(BindingMatch match) =>
+        match.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? Family.IPv4 : Family.IPv6;
 
     private static void EmitClassDispatch(Assembler asm, DispatcherShape shape)
     {
@@ -59,7 +135,7 @@ public static class DispatcherProgram
         asm.Jump("pass");
     }
 
-    private static void EmitClass(Assembler asm, ClassShape shape)
+    private static void EmitClass(Assembler asm, DispatcherShape dispatcher, ClassShape shape)
     {
         var family = shape.Class.Family();
         asm.Label(ClassLabel(shape.Class));
@@ -67,10 +143,9 @@ public static class DispatcherProgram
         if (family == Family.IPv4)
             asm.Load(Size.Word, Address4, Context, SkLookupContext.LocalIp4);
 
-        if (shape.Inline is { } inline)
+        if (shape.Inline is not null)
         {
-            for (var i = 0; i < inline.Count; i++)
-                EmitInlineCompare(asm, inline[i], $"{shape.Class}_inline_{i}");
+            EmitInlineTrees(asm, shape);
             asm.Jump("pass");
             return;
         }
@@ -87,34 +162,36 @@ public static class DispatcherProgram
                .Load(Size.Word, R1, R0, 0)
                .JumpIf32(R1, JumpOp.BitsSet, (int)shape.Class.PortBit(), withSpecific)
                .Label(anyOnly);
-            EmitProbes(asm, shape, shape.Probes.Where(p => !p.SpecificPort));
+            EmitProbes(asm, dispatcher, shape, shape.Probes.Where(p => !p.SpecificPort), "any");
             asm.Jump("pass");
             asm.Label(withSpecific);
-            EmitProbes(asm, shape, shape.Probes);
+            EmitProbes(asm, dispatcher, shape, shape.Probes, "all");
         }
         else
         {
-            EmitProbes(asm, shape, shape.Probes);
+            EmitProbes(asm, dispatcher, shape, shape.Probes, "all");
         }
         asm.Jump("pass");
     }
 
-    private static void EmitProbes(Assembler asm, ClassShape shape, IEnumerable<HashProbe> probes)
+    private static void EmitProbes(Assembler asm, DispatcherShape dispatcher, ClassShape shape, IEnumerable<HashProbe> probes, string path)
     {
-        var v4 = shape.Class.Family() == Family.IPv4;
+        var family = shape.Class.Family();
+        var v4 = family == Family.IPv4;
+        var table = dispatcher.Tables[family];
+        var keyOffset = v4 ? Key4 : Key6;
+        var keySize = BindingKey.Size(family);
+        var probeIndex = 0;
         foreach (var probe in probes)
         {
             var tail = (int)BindingKey.Tail(0, shape.Class.Protocol(), probe.PrefixLength);
-            short keyOffset;
             if (v4)
             {
-                keyOffset = Key4;
                 EmitMaskedWord(asm, probe.PrefixLength, 0, () => asm.Mov32(R1, Address4));
                 asm.Store(Size.Word, R10, Key4, R1);
             }
             else
             {
-                keyOffset = Key6;
                 for (var word = 0; word < 4; word++)
                 {
                     var offset = (short)(Key6 + word * 4);
@@ -132,12 +209,53 @@ public static class DispatcherProgram
                 asm.Mov32(R1, Port).Alu32(AluOp.Add, R1, tail);
             else
                 asm.Mov32(R1, tail);
-            asm.Store(Size.Word, R10, (short)(keyOffset + (v4 ? 4 : 16)), R1)
-               .LoadMapPointer(R1, v4 ? DispatcherLayout.Bindings4.Name : DispatcherLayout.Bindings6.Name)
-               .Mov(R2, R10).Add(R2, keyOffset)
-               .Call(HelperFunction.MapLookupElem)
-               .JumpIf(R0, JumpOp.NotEqual, 0, "found_value");
+            asm.Store(Size.Word, R10, (short)(keyOffset + keySize - 4), R1);
+            EmitTableLookup(asm, family, table.Bits, keyOffset, $"{shape.Class}_{path}{probeIndex++}");
         }
+    }
+
+    /// <summary>
+    /// Looks the key at <paramref name="keyOffset"/> up in the probe table, with the hash and the linear
+    /// probe unrolled, as <see cref="ProbeTable"/> lays it out. A hit jumps to found_id with the destination in R8.
+    /// </summary>
+    private static void EmitTableLookup(Assembler asm, Family family, int bits, short keyOffset, string prefix)
+    {
+        var keySize = BindingKey.Size(family);
+        var miss = $"{prefix}_miss";
+        // index = hash(key) >> (64 - bits), the multiplicative hash of ProbeTable.Home.
+        asm.Load(Size.DoubleWord, R1, R10, keyOffset)
+           .LoadImm64(R2, unchecked((long)ProbeTable.Multiplier))
+           .Alu(AluOp.Mul, R1, R2);
+        if (family == Family.IPv6)
+        {
+            asm.Load(Size.DoubleWord, R3, R10, (short)(keyOffset + 8)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2)
+               .Load(Size.Word, R3, R10, (short)(keyOffset + 16)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2);
+        }
+        asm.Alu(AluOp.RightShift, R1, 64 - bits)
+           .Store(Size.Word, R10, ScratchKey, R1)
+           .Mov(ProbeStep, 0);
+        // A bounded loop (the verifier walks each of its MaxProbe + 1 turns) keeps the code short.
+        var loop = $"{prefix}_loop";
+        var next = $"{prefix}_next";
+        asm.Label(loop)
+           .LoadMapPointer(R1, ProbeTable.MapName(family)).Mov(R2, R10).Add(R2, ScratchKey)
+           .Call(HelperFunction.MapLookupElem)
+           .JumpIf(R0, JumpOp.Equal, 0, miss)
+           .Load(Size.Word, R1, R0, (short)(keySize - 4))
+           .JumpIf32(R1, JumpOp.Equal, 0, miss) // An empty slot ends the chain.
+           .Load(Size.Word, R2, R10, (short)(keyOffset + keySize - 4))
+           .JumpIf32(R1, JumpOp.NotEqual, R2, next);
+        for (var word = 0; word < keySize / 4 - 1; word++)
+            asm.Load(Size.Word, R1, R0, (short)(word * 4))
+               .Load(Size.Word, R2, R10, (short)(keyOffset + word * 4))
+               .JumpIf32(R1, JumpOp.NotEqual, R2, next);
+        asm.Load(Size.Word, DestinationId, R0, (short)keySize).Jump("found_id");
+        asm.Label(next)
+           .Load(Size.Word, R1, R10, ScratchKey).Alu32(AluOp.Add, R1, 1).Alu32(AluOp.And, R1, (int)((1u << bits) - 1))
+           .Store(Size.Word, R10, ScratchKey, R1)
+           .Add(ProbeStep, 1)
+           .JumpIf(ProbeStep, JumpOp.LessOrEqual, ProbeTable.MaxProbe, loop);
+        asm.Label(miss);
     }
 
     /// <summary>Leaves word <paramref name="word"/> of the destination address, masked to the prefix, in W1.</summary>
@@ -154,33 +272,97 @@ public static class DispatcherProgram
             asm.Alu32(AluOp.And, R1, (int)mask);
     }
 
-    private static void EmitInlineCompare(Assembler asm, InlineBinding binding, string next)
+    /// <summary>
+    /// Compiles a class's bindings into decision trees: for each probe (prefix length, specific port or
+    /// not) in precedence order, a binary search over the key's 32-bit components (the port, then each
+    /// masked address word). No helper call is made, so a lookup costs a few compares per level.
+    /// </summary>
+    private static void EmitInlineTrees(Assembler asm, ClassShape shape)
     {
-        var match = binding.Match;
-        if (match.Port != 0)
-            asm.JumpIf32(Port, JumpOp.NotEqual, match.Port, next);
+        var v4 = shape.Class.Family() == Family.IPv4;
+        var probes = shape.Inline!
+            .GroupBy(entry => new HashProbe(entry.Match.Prefix.PrefixLength, entry.Match.Port != 0))
+            .OrderByDescending(group => group.Key.PrefixLength).ThenByDescending(group => group.Key.SpecificPort);
+        var probeIndex = 0;
+        foreach (var probe in probes)
+        {
+            var next = $"{shape.Class}_tree_{probeIndex++}_miss";
+            var keyed = probe.Select(entry => (Key: KeyComponents(entry.Match, v4), entry.DestinationId)).ToList();
+            var words = Enumerable.Range(0, v4 ? 1 : 4).Where(word => DispatcherShape.MaskWord(probe.Key.PrefixLength, word) != 0).ToArray();
+            var levels = new List<Action>();
+            if (probe.Key.SpecificPort)
+                levels.Add(() => asm.Mov32(R1, Port));
+            foreach (var word in words)
+            {
+                var field = (short)(SkLookupContext.LocalIp6 + word * 4);
+                levels.Add(() => EmitMaskedWord(asm, probe.Key.PrefixLength, word, v4 ? () => asm.Mov32(R1, Address4) : () => asm.Load(Size.Word, R1, Context, field)));
+            }
+            var labelCounter = 0;
+            EmitTreeLevel(asm, keyed, level: 0, levels, next, $"{shape.Class}_t{probeIndex}", ref labelCounter);
+            asm.Label(next);
+        }
+    }
+
+    /// <summary>The 32-bit components the trees compare, in order: the port (specific probes only), then each masked address word.</summary>
+    private static uint[] KeyComponents(BindingMatch match, bool v4)
+    {
         Span<byte> address = stackalloc byte[16];
         match.Prefix.BaseAddress.TryWriteBytes(address, out var size);
-        var v4 = match.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork;
+        var components = new List<uint>(5);
+        if (match.Port != 0)
+            components.Add(match.Port);
         for (var word = 0; word < size / 4; word++)
+            if (DispatcherShape.MaskWord(match.Prefix.PrefixLength, word) != 0)
+                components.Add(BinaryPrimitives.ReadUInt32LittleEndian(address.Slice(word * 4, 4)));
+        return [.. components];
+    }
+
+    private static void EmitTreeLevel(Assembler asm, List<(uint[] Key, uint DestinationId)> entries, int level, List<Action> levels,
+        string miss, string prefix, ref int labelCounter)
+    {
+        if (level == levels.Count)
         {
-            if (DispatcherShape.MaskWord(match.Prefix.PrefixLength, word) == 0)
-                break;
-            var field = (short)(SkLookupContext.LocalIp6 + word * 4);
-            EmitMaskedWord(asm, match.Prefix.PrefixLength, word, v4
-                ? () => asm.Mov32(R1, Address4)
-                : () => asm.Load(Size.Word, R1, Context, field));
-            asm.JumpIf32(R1, JumpOp.NotEqual, BinaryPrimitives.ReadInt32LittleEndian(address.Slice(word * 4, 4)), next);
+            // Keys are unique, so one entry reaches the last level.
+            asm.Mov32(DestinationId, (int)entries[0].DestinationId).Jump("found_id");
+            return;
         }
-        asm.Mov32(DestinationId, (int)binding.DestinationId).Jump("found_id");
-        asm.Label(next);
+        levels[level]();
+        var groups = entries.GroupBy(entry => entry.Key[level]).OrderBy(group => group.Key).ToList();
+        EmitSearch(asm, groups, 0, groups.Count, level, levels, miss, prefix, ref labelCounter);
+    }
+
+    /// <summary>A binary search over the sorted distinct values of one component, held in W1.</summary>
+    private static void EmitSearch(Assembler asm, List<IGrouping<uint, (uint[] Key, uint DestinationId)>> groups, int from, int to, int level,
+        List<Action> levels, string miss, string prefix, ref int labelCounter)
+    {
+        if (to - from <= 2)
+        {
+            var hits = new List<(string Label, IGrouping<uint, (uint[] Key, uint DestinationId)> Group)>();
+            for (var i = from; i < to; i++)
+            {
+                var hit = $"{prefix}_{labelCounter++}";
+                asm.JumpIf32(R1, JumpOp.Equal, (int)groups[i].Key, hit);
+                hits.Add((hit, groups[i]));
+            }
+            asm.Jump(miss);
+            foreach (var (hit, group) in hits)
+            {
+                asm.Label(hit);
+                EmitTreeLevel(asm, group.ToList(), level + 1, levels, miss, prefix, ref labelCounter);
+            }
+            return;
+        }
+        var middle = (from + to) / 2;
+        var upper = $"{prefix}_{labelCounter++}";
+        asm.JumpIf32(R1, JumpOp.GreaterOrEqual, (int)groups[middle].Key, upper);
+        EmitSearch(asm, groups, from, middle, level, levels, miss, prefix, ref labelCounter);
+        asm.Label(upper);
+        EmitSearch(asm, groups, middle, to, level, levels, miss, prefix, ref labelCounter);
     }
 
     /// <summary>Counts the lookup, then assigns the destination's socket, or drops (or falls through) without one.</summary>
-    private static void EmitDelivery(Assembler asm, bool hasProbes)
+    private static void EmitDelivery(Assembler asm)
     {
-        if (hasProbes)
-            asm.Label("found_value").Load(Size.Word, DestinationId, R0, 0);
         asm.Label("found_id")
            .Store(Size.Word, R10, ScratchKey, DestinationId)
            .LoadMapPointer(R1, DispatcherLayout.Metrics.Name).Mov(R2, R10).Add(R2, ScratchKey)

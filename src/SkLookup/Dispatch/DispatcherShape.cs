@@ -32,6 +32,11 @@ public sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>
     public bool HasAnyPortProbes => Probes.Any(probe => !probe.SpecificPort);
 }
 
+/// <summary>The size of a family's probe table (2^<paramref name="Bits"/> slots) and the slots that are in use, by index.</summary>
+/// <param name="Bits">The table holds 2^Bits slots.</param>
+/// <param name="Slots">The occupied slots: index to slot bytes.</param>
+public sealed record ProbeTableLayout(int Bits, IReadOnlyDictionary<uint, byte[]> Slots);
+
 /// <summary>
 /// What the generated dispatcher is specialised to: for each traffic class that has bindings, either the
 /// bindings themselves (a few) or the prefix lengths present (many). Two equal shapes generate the same
@@ -39,18 +44,22 @@ public sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>
 /// </summary>
 public sealed class DispatcherShape
 {
-    /// <summary>Up to this many bindings in a class are compiled into compares instead of hash probes.</summary>
-    public const int InlineLimit = 8;
+    /// <summary>Up to this many bindings in a class are compiled into decision trees instead of hash probes.</summary>
+    public const int InlineLimit = 512;
 
     /// <summary>Changes whenever the generator emits different code for the same shape.</summary>
-    public const string GeneratorVersion = "sk_dispatcher/1";
+    public const string GeneratorVersion = "sk_dispatcher/3";
 
-    private DispatcherShape(IReadOnlyList<ClassShape> classes, int inlineLimit)
+    private DispatcherShape(IReadOnlyList<ClassShape> classes, int inlineLimit, IReadOnlyDictionary<Family, ProbeTableLayout> tables)
     {
         Classes = classes;
         InlineLimitUsed = inlineLimit;
+        Tables = tables;
         Fingerprint = ComputeFingerprint();
     }
+
+    /// <summary>The probe table of each family that has hashed classes: its size, and where each key sits.</summary>
+    public IReadOnlyDictionary<Family, ProbeTableLayout> Tables { get; }
 
     /// <summary>The classes that have bindings, in <see cref="TrafficClass"/> order.</summary>
     public IReadOnlyList<ClassShape> Classes { get; }
@@ -62,7 +71,7 @@ public sealed class DispatcherShape
     public string Fingerprint { get; }
 
     /// <summary>The shape of no bindings at all: the program passes everything.</summary>
-    public static DispatcherShape Empty { get; } = new([], InlineLimit);
+    public static DispatcherShape Empty { get; } = new([], InlineLimit, new Dictionary<Family, ProbeTableLayout>());
 
     /// <summary>Derives the shape from the bindings (with their destination ids).</summary>
     public static DispatcherShape From(IEnumerable<(BindingMatch Match, uint DestinationId)> bindings, int inlineLimit = InlineLimit)
@@ -77,6 +86,7 @@ public sealed class DispatcherShape
             list.Add(new InlineBinding(match, id));
         }
         var classes = new List<ClassShape>();
+        var hashed = new Dictionary<Family, List<(byte[] Key, uint DestinationId)>>();
         foreach (var trafficClass in TrafficClasses.All)
         {
             if (!byClass.TryGetValue(trafficClass, out var list))
@@ -88,11 +98,23 @@ public sealed class DispatcherShape
                 continue;
             }
             var probes = new SortedSet<HashProbe>(Comparer<HashProbe>.Create(CompareProbes));
+            var family = trafficClass.Family();
+            if (!hashed.TryGetValue(family, out var keys))
+                hashed[family] = keys = [];
             foreach (var entry in list)
+            {
                 probes.Add(new HashProbe(entry.Match.Prefix.PrefixLength, entry.Match.Port != 0));
+                keys.Add((BindingKey.Encode(entry.Match), entry.DestinationId));
+            }
             classes.Add(new ClassShape(trafficClass, null, probes.ToList()));
         }
-        return new DispatcherShape(classes, inlineLimit);
+        var tables = new Dictionary<Family, ProbeTableLayout>();
+        foreach (var (family, keys) in hashed)
+        {
+            var (bits, slots) = ProbeTable.Place(family, keys);
+            tables[family] = new ProbeTableLayout(bits, slots);
+        }
+        return new DispatcherShape(classes, inlineLimit, tables);
     }
 
     /// <summary>Longer prefixes first; on an equal length, the specific-port probe first.</summary>
@@ -123,6 +145,9 @@ public sealed class DispatcherShape
             foreach (var probe in shape.Probes)
                 text.Append(CultureInfo.InvariantCulture, $"p{probe.PrefixLength}{(probe.SpecificPort ? "s" : "a")},");
         }
+        // The table's contents can change in place; only its size is part of the program.
+        foreach (var (family, table) in Tables.OrderBy(t => t.Key))
+            text.Append(CultureInfo.InvariantCulture, $";table{family}={table.Bits}/{ProbeTable.MaxProbe}");
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()), hash);
         return Convert.ToHexStringLower(hash[..16]);

@@ -67,9 +67,24 @@ internal sealed class DispatcherHarness : IDisposable
     public BpfProgram Load(int inlineLimit = DispatcherShape.InlineLimit)
     {
         Shape = DispatcherShape.From(Bindings.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))), inlineLimit);
-        var program = BpfProgram.Load(DispatcherProgram.Generate(Shape), _maps);
+        var program = DispatcherProgram.Load(Shape, _maps);
         Program?.Dispose();
         return Program = program;
+    }
+
+    /// <summary>Applies a change to the loaded program's tables without reloading it; false when a reload is needed.</summary>
+    public bool UpdateInPlace(Binding[] removed, Binding[] added, int inlineLimit)
+    {
+        var loaded = Shape.Fingerprint;
+        foreach (var binding in removed)
+        {
+            Bindings.Remove(binding);
+            (binding.Family == Family.IPv4 ? Map(DispatcherLayout.Bindings4) : Map(DispatcherLayout.Bindings6)).Delete(BindingKey.Encode(binding.Match));
+        }
+        Bind(added);
+        Shape = DispatcherShape.From(Bindings.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))), inlineLimit);
+        return DispatcherProgram.TryUpdateInPlace(Program!, loaded, Shape, removed.Select(b => b.Match),
+            added.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))));
     }
 
     public void Register(string label, Family family, Protocol protocol, Socket socket) =>

@@ -152,6 +152,44 @@ public sealed class DispatcherProgramTests
     }
 
     [Fact]
+    public void HashedClassesUpdateTheirTableInPlace()
+    {
+        using var netns = new TestNetNs();
+        using var harness = new DispatcherHarness();
+        var bindings = Enumerable.Range(0, 40).Select(i => Binding.Parse("a", "tcp", $"192.0.2.{i}", "80"))
+            .Concat(Enumerable.Range(0, 40).Select(i => Binding.Parse("b", "udp", $"2001:db8::{i:x}", "0"))).ToArray();
+        harness.Bind(bindings);
+        var sockets = RegisterEverySocket(netns, harness);
+        using var udp4 = netns.BindUdp(new IPEndPoint(IPAddress.Loopback, 9999));
+        harness.Register("c", Family.IPv4, Protocol.Udp, udp4);
+        harness.Load(inlineLimit: 0);
+        var cookieA = sockets[("a", Family.IPv4, Protocol.Tcp)].Cookie;
+        var cookieB = sockets[("b", Family.IPv6, Protocol.Udp)].Cookie;
+
+        // Removing leaves a tombstone: the key is gone, and keys probed past it are still found.
+        Assert.True(harness.UpdateInPlace([bindings[3], bindings[45]], [], inlineLimit: 0));
+        Assert.Equal(SkAction.Pass, harness.Run(Protocol.Tcp, "192.0.2.3", 80).Verdict);
+        Assert.Equal(0ul, harness.Run(Protocol.Tcp, "192.0.2.3", 80).SelectedSocketCookie);
+        Assert.Equal(0ul, harness.Run(Protocol.Udp, "2001:db8::5", 7).SelectedSocketCookie);
+        foreach (var binding in bindings.Except([bindings[3], bindings[45]]))
+        {
+            var address = binding.Prefix.BaseAddress.ToString();
+            var expected = binding.Label == "a" ? cookieA : cookieB;
+            Assert.Equal(expected, harness.Run(binding.Protocol, address, binding.Port == 0 ? (ushort)7 : binding.Port).SelectedSocketCookie);
+        }
+
+        // Adding a key in the same shape goes into the live table, and the same program sees it.
+        Assert.True(harness.UpdateInPlace([], [Binding.Parse("a", "tcp", "192.0.2.3", "80"), Binding.Parse("a", "tcp", "192.0.2.200", "80")], inlineLimit: 0));
+        Assert.Equal(cookieA, harness.Run(Protocol.Tcp, "192.0.2.200", 80).SelectedSocketCookie);
+        Assert.Equal(cookieA, harness.Run(Protocol.Tcp, "192.0.2.3", 80).SelectedSocketCookie);
+
+        // A new class changes the shape: the program must be regenerated.
+        Assert.False(harness.UpdateInPlace([], [Binding.Parse("c", "udp", "192.0.2.0/24", "53")], inlineLimit: 0));
+        harness.Load(inlineLimit: 0);
+        Assert.NotEqual(0ul, harness.Run(Protocol.Udp, "192.0.2.9", 53).SelectedSocketCookie);
+    }
+
+    [Fact]
     public void EmptyShapePassesEverything()
     {
         using var harness = new DispatcherHarness();
