@@ -49,7 +49,7 @@ internal static class SocketChecks
         if (!dualStack)
             return (protocol, [Family.IPv6]);
         if (socket.IsV6Only)
-            throw Wrong($"socket {socket} has IPV6_V6ONLY set, so it can never receive IPv4 traffic: clear IPV6_V6ONLY before binding it, or register an IPv4 socket for ipv4");
+            throw Wrong($"socket {socket} has IPV6_V6ONLY set, so it can never receive IPv4 traffic: clear IPV6_V6ONLY and bind it to [::] (binding a specific IPv6 address sets the flag), or register an IPv4 socket for ipv4");
         return (protocol, [Family.IPv4, Family.IPv6]);
     }
 

@@ -14,15 +14,21 @@ namespace SkLookup.State;
 /// <param name="PreviousProgramTag">The tag of the program that one replaced. The record is written before the link update, so after a crash the attached program is one of the two.</param>
 /// <param name="Fingerprint">The <see cref="DispatcherShape.Fingerprint"/> that program was generated from.</param>
 /// <param name="GeneratorVersion">The <see cref="DispatcherShape.GeneratorVersion"/> that generated it.</param>
+/// <param name="WriteInProgress">
+/// Set while a single binding change updates the maps and the program's probe tables in place, which
+/// takes several steps; a writer that finds it set after a crash rebuilds the maps and the program.
+/// </param>
 /// <remarks>
-/// Layout (80 bytes): layout version u32, reserved u32, generation u64, tag [8], previous tag [8], fingerprint [16],
+/// Layout (80 bytes): layout version u32, flags u32 (bit 0: write in progress), generation u64, tag [8], previous tag [8], fingerprint [16],
 /// generator version (UTF-8, zero-filled) [32]. Its size is part of <see cref="DispatcherLayout.Version"/>:
 /// a version that cannot read it must treat the state as foreign.
 /// </remarks>
-internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, string ProgramTag, string PreviousProgramTag, string Fingerprint, string GeneratorVersion)
+internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, string ProgramTag, string PreviousProgramTag, string Fingerprint, string GeneratorVersion, bool WriteInProgress = false)
 {
     /// <summary>The value size.</summary>
     public const int Size = 80;
+
+    private const uint WriteInProgressFlag = 1;
 
     private static readonly byte[] Key = new byte[4];
 
@@ -42,7 +48,8 @@ internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, stri
             Convert.ToHexStringLower(value.AsSpan(16, 8)),
             Convert.ToHexStringLower(value.AsSpan(24, 8)),
             Convert.ToHexStringLower(value.AsSpan(32, 16)),
-            Encoding.UTF8.GetString(end < 0 ? generator : generator[..end]));
+            Encoding.UTF8.GetString(end < 0 ? generator : generator[..end]),
+            (BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) & WriteInProgressFlag) != 0);
     }
 
     /// <summary>Writes the record.</summary>
@@ -50,6 +57,7 @@ internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, stri
     {
         var value = new byte[Size];
         BinaryPrimitives.WriteUInt32LittleEndian(value, LayoutVersion);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(4), WriteInProgress ? WriteInProgressFlag : 0);
         BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(8), Generation);
         WriteHex(ProgramTag, value.AsSpan(16, 8));
         WriteHex(PreviousProgramTag, value.AsSpan(24, 8));
