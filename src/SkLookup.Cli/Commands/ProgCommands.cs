@@ -17,14 +17,100 @@ internal static class ProgCommands
     /// <summary>The <c>prog</c> command and its subcommands.</summary>
     public static Command Create()
     {
-        var prog = new Command("prog", "List, attach and detach sk_lookup programs in the namespace (any program, not only sklookup's)")
+        var prog = new Command("prog", "Load, list, attach and detach sk_lookup programs in the namespace (any program, not only sklookup's)")
         {
+            Load(),
             List(),
             Attach(),
             Detach(),
         };
         return prog;
     }
+
+    private static Command Load()
+    {
+        var file = new Argument<string>("FILE.o") { Description = "A BPF ELF object built by clang (-target bpf), e.g. with SEC(\"sk_lookup\") programs" };
+        var program = new Option<string?>("--program") { Description = "Load only this program (its function name). Default: every program in the object", HelpName = "NAME" };
+        var pin = new Option<string?>("--pin")
+        {
+            Description = "The bpffs directory to pin the programs (DIR/NAME) and the maps pinned by name in. Default: BPFFS/OBJECT, e.g. /sys/fs/bpf/redirect for redirect.o",
+            HelpName = "DIR",
+        };
+        var command = new Command("load", "Load the programs of a clang-built BPF object and pin them, ready for 'prog attach'") { file, program, pin };
+        command.HelpFooter("""
+            Maps declared with LIBBPF_PIN_BY_NAME are pinned in (or reused from) the same directory; other maps live
+            as long as the programs that use them. CO-RE relocations and kfuncs are not supported.
+            Example: sklookup prog load redirect.o --program redirect && sklookup prog attach /sys/fs/bpf/redirect/redirect
+            """);
+        return command.Runs("prog load", context =>
+        {
+            var path = context.Get(file);
+            if (!File.Exists(path))
+                throw new CliException(ExitCode.Usage, $"{path} does not exist; pass the path of a BPF object file built with clang -target bpf");
+            var spec = ElfReader.Read(path);
+            var only = context.Get(program);
+            if (only is not null && !spec.Programs.ContainsKey(only))
+                throw new CliException(ExitCode.NotFound, $"{path} has no program '{only}'; it has: {string.Join(", ", spec.Programs.Keys)}");
+            if (spec.Programs.Count == 0)
+                throw new CliException(ExitCode.Usage, $"{path} has no programs; mark functions with SEC(\"sk_lookup\")");
+            var directory = context.Get(pin) ?? Path.Combine(context.RequireBpfFs(), PinName(Path.GetFileNameWithoutExtension(path)));
+            var names = only is null ? spec.Programs.Keys.ToList() : [only];
+            foreach (var name in names)
+            {
+                var target = Path.Combine(directory, name);
+                if (File.Exists(target))
+                    throw new CliException(ExitCode.Conflict, $"{target} exists already; remove it, or pass another --pin directory");
+            }
+            var createdDirectory = !Directory.Exists(directory);
+            Directory.CreateDirectory(directory);
+            var before = new HashSet<string>(Directory.EnumerateFileSystemEntries(directory));
+            try
+            {
+                using var collection = BpfCollection.Load(spec, new CollectionOptions { PinRoot = directory, ProgramNames = names });
+                var loaded = new List<(string Name, ProgramInfo Info, string Pin)>();
+                foreach (var name in names)
+                {
+                    var target = Path.Combine(directory, name);
+                    collection.Programs[name].Pin(target);
+                    loaded.Add((name, collection.Programs[name].Info, target));
+                }
+                context.Write(new JsonObject
+                {
+                    ["object"] = path,
+                    ["pinDirectory"] = directory,
+                    ["programs"] = JsonArrays.From(loaded, item => new JsonObject
+                    {
+                        ["name"] = item.Name,
+                        ["id"] = item.Info.Id,
+                        ["type"] = item.Info.Type.ToString(),
+                        ["tag"] = item.Info.Tag,
+                        ["pin"] = item.Pin,
+                    }),
+                }, output =>
+                {
+                    var table = new TextTable("program", "id", "type", "tag", "pinned at");
+                    foreach (var (name, info, target) in loaded)
+                        table.Add(name, Number(info.Id), info.Type.ToString(), info.Tag, target);
+                    table.Write(output);
+                });
+                return ExitCode.Ok;
+            }
+            catch
+            {
+                // Leave bpffs as it was: remove what this command pinned (programs, maps pinned by name),
+                // and the directory if it made it.
+                foreach (var entry in Directory.EnumerateFileSystemEntries(directory).ToList())
+                    if (!before.Contains(entry))
+                        File.Delete(entry);
+                if (createdDirectory && !Directory.EnumerateFileSystemEntries(directory).Any())
+                    Directory.Delete(directory);
+                throw;
+            }
+        });
+    }
+
+    /// <summary>bpffs refuses names with dots, so "my.prog" becomes "my_prog".</summary>
+    private static string PinName(string name) => name.Replace('.', '_');
 
     private static Command List()
     {
