@@ -58,6 +58,17 @@ public sealed class ProgLoadTests : IDisposable
         _sandbox.Run("prog", "load", "/nonexistent/prog.o").AssertOneLineError(2);
 
     [Fact]
+    public void APinDirectoryOffBpfFsIsAUsageError()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "sklookup-not-bpffs-" + Guid.NewGuid().ToString("N"));
+
+        var result = _sandbox.Run("prog", "load", Object("pinned_maps.o"), "--pin", directory).AssertOneLineError(2);
+
+        Assert.Contains("not on bpffs", result.Error);
+        Assert.False(Directory.Exists(directory));
+    }
+
+    [Fact]
     public void AnExistingPinIsAConflictAndNothingIsLoaded()
     {
         var directory = _sandbox.BpfFs["suite"];

@@ -63,6 +63,12 @@ internal static class ProgCommands
             }
             var createdDirectory = !Directory.Exists(directory);
             Directory.CreateDirectory(directory);
+            if (!BpfFileSystem.IsBpfFs(directory))
+            {
+                if (createdDirectory)
+                    Directory.Delete(directory);
+                throw new CliException(ExitCode.Usage, $"--pin {directory} is not on bpffs; pass a directory below a bpffs mount such as /sys/fs/bpf");
+            }
             var before = new HashSet<string>(Directory.EnumerateFileSystemEntries(directory));
             try
             {
