@@ -237,7 +237,7 @@ public sealed class Dispatcher : IDisposable
         var result = new List<Binding>(entries.Count);
         foreach (var (match, id) in entries)
             result.Add(ToBinding(match, id, destinations));
-        return (IReadOnlyList<Binding>)BindingTable.Sort(result);
+        return (IReadOnlyList<Binding>)PrecedenceSort.Sort(result);
     });
 
     /// <summary>
@@ -263,7 +263,7 @@ public sealed class Dispatcher : IDisposable
         foreach (var binding in desired.Values)
             if (!current.Remove(binding))
                 added.Add(binding);
-        var diff = new BindingsDiff(BindingTable.Sort(added), BindingTable.Sort(current));
+        var diff = new BindingsDiff(PrecedenceSort.Sort(added), PrecedenceSort.Sort([.. current]));
         if (dryRun || diff.IsEmpty)
             return diff;
         ReplaceAll(desired);
@@ -681,12 +681,14 @@ public sealed class Dispatcher : IDisposable
 
     // ---------------------------------------------------------------- replace
 
-    private static Dictionary<BindingMatch, Binding> Deduplicate(IEnumerable<Binding> bindings)
+    private static Dictionary<BindingMatch, Binding> Deduplicate(IReadOnlyCollection<Binding> bindings)
     {
-        var desired = new Dictionary<BindingMatch, Binding>();
+        var desired = new Dictionary<BindingMatch, Binding>(bindings.Count);
+        var validLabels = new HashSet<string>(StringComparer.Ordinal);
         foreach (var binding in bindings)
         {
-            Label.Validate(binding.Label);
+            if (!validLabels.Contains(binding.Label))
+                validLabels.Add(Label.Validate(binding.Label));
             if (desired.TryGetValue(binding.Match, out var other) && other.Label != binding.Label)
                 throw new SteeringException(SteeringError.AlreadyExists,
                     $"'{other}' and '{binding}' match the same traffic with different labels: keep one of them");
@@ -762,8 +764,10 @@ public sealed class Dispatcher : IDisposable
         else
         {
             var shape = BindingsState().Shape();
-            if (!ProgramTag.Matches(DispatcherProgram.Generate(shape), _program.Info.Tag) || meta!.GeneratorVersion != DispatcherShape.GeneratorVersion || meta.WriteInProgress)
+            if (meta!.WriteInProgress)
                 Rebuild();
+            else if (!ProgramTag.Matches(DispatcherProgram.Generate(shape), _program.Info.Tag) || meta.GeneratorVersion != DispatcherShape.GeneratorVersion)
+                Swap(shape);
             else
                 _attachedFingerprint = shape.Fingerprint;
         }
