@@ -8,7 +8,7 @@ namespace SkLookup.Cli.Commands;
 internal static class BindingCommands
 {
     /// <summary>The binding commands.</summary>
-    public static IEnumerable<Command> Create() => [Bind(), Unbind(), List()];
+    public static IEnumerable<Command> Create() => [Bind(), Unbind(), List(), Apply()];
 
     /// <summary>The four words of a binding, in tubectl's order.</summary>
     private sealed class BindingArguments
@@ -97,6 +97,89 @@ internal static class BindingCommands
             });
             return ExitCode.Ok;
         });
+    }
+
+    private static Command Apply()
+    {
+        var file = new Argument<string>("FILE") { Description = "A bindings file (tubular's load-bindings JSON, or ours with label options); - reads stdin" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Only print what would change" };
+        var command = new Command("apply", "Make the bindings exactly those in a file, atomically, and print the difference") { file, dryRun };
+        command.HelpFooter("""
+            A lookup sees the old set or the new one, never a mix. Label options in the file ("labels": {"web":
+            {"fallThrough": true}}) are set too; labels the file does not list keep theirs.
+            File: {"bindings": [{"label": "web", "protocol": "tcp", "prefix": "192.0.2.0/24", "port": 80},
+                                {"label": "proxy", "prefix": "198.51.100.1"}]}   (no protocol: tcp and udp; no port: any)
+            Example: sklookup apply bindings.json --dry-run && sklookup apply bindings.json
+            """);
+        return command.Runs("apply", context =>
+        {
+            var path = context.Get(file);
+            string text;
+            try
+            {
+                text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException(ExitCode.Usage, $"cannot read {path}: {exception.Message}; pass a readable bindings file, or - for stdin", exception);
+            }
+            var document = BindingsFile.ParseDocument(text);
+            var dry = context.Get(dryRun);
+            using var dispatcher = context.OpenDispatcher(write: !dry);
+            BindingsDiff diff;
+            if (dry)
+            {
+                diff = dispatcher.ReplaceBindings(document.Bindings, dryRun: true);
+            }
+            else
+            {
+                // Label options go first, so a newly bound label with fall-through never drops; they are
+                // put back if the bindings fail, so a failed apply changes nothing.
+                var previous = FallThroughOf(dispatcher, document.Labels.Keys);
+                foreach (var (label, options) in document.Labels)
+                    dispatcher.SetFallThrough(label, options.FallThrough);
+                try
+                {
+                    diff = dispatcher.ReplaceBindings(document.Bindings, dryRun: false);
+                }
+                catch
+                {
+                    foreach (var (label, fallThrough) in previous)
+                        dispatcher.SetFallThrough(label, fallThrough);
+                    throw;
+                }
+            }
+            context.Write(new JsonObject
+            {
+                ["dryRun"] = dry,
+                ["added"] = JsonViews.Bindings(diff.Added),
+                ["removed"] = JsonViews.Bindings(diff.Removed),
+            }, output =>
+            {
+                foreach (var binding in diff.Removed)
+                    output.WriteLine($"- {binding}");
+                foreach (var binding in diff.Added)
+                    output.WriteLine($"+ {binding}");
+                output.WriteLine(diff.IsEmpty
+                    ? "no change: the bindings are those in the file already"
+                    : dry
+                        ? $"dry run: would add {diff.Added.Count} and remove {diff.Removed.Count} bindings"
+                        : $"applied: added {diff.Added.Count} and removed {diff.Removed.Count} bindings");
+            });
+            return ExitCode.Ok;
+        });
+    }
+
+    /// <summary>The fall-through flag each of <paramref name="labels"/> has now (false for a label without destinations).</summary>
+    private static Dictionary<string, bool> FallThroughOf(Dispatcher dispatcher, IEnumerable<string> labels)
+    {
+        var flags = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var label in labels)
+            flags[label] = false;
+        foreach (var destination in dispatcher.Destinations())
+            if (flags.ContainsKey(destination.Label))
+                flags[destination.Label] = destination.FallThrough;
+        return flags;
     }
 
     /// <summary>The optional filters of <c>bindings</c>.</summary>
