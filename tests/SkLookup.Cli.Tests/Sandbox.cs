@@ -54,15 +54,18 @@ public sealed class Sandbox : IDisposable
     public CliResult RunProcess(params string[] args) => RunProcessRaw([.. args, "--netns", NetNsPath, "--bpffs", BpfFs.Path]);
 
     /// <summary>Runs the built tool as a child process with exactly <paramref name="args"/>.</summary>
-    public static CliResult RunProcessRaw(params string[] args)
+    public static CliResult RunProcessRaw(params string[] args) =>
+        RunChild("dotnet", [Path.Combine(AppContext.BaseDirectory, "SkLookup.Cli.dll"), .. args]);
+
+    /// <summary>Runs <paramref name="fileName"/> with <paramref name="args"/> and collects what it printed.</summary>
+    public static CliResult RunChild(string fileName, IEnumerable<string> args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SkLookup.Cli.dll"));
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
@@ -71,7 +74,7 @@ public sealed class Sandbox : IDisposable
         if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"sklookup {string.Join(' ', args)} did not finish");
+            throw new TimeoutException($"{fileName} {string.Join(' ', args)} did not finish");
         }
         return new CliResult(process.ExitCode, output.Result, error.Result);
     }
