@@ -78,6 +78,7 @@ public static class CliApp
         foreach (var command in SocketCommands.Create())
             root.Add(command);
         root.Add(StatusCommand.Create());
+        root.Add(ExplainCommand.Create());
         root.Add(MetricsCommand.Create());
         root.Add(DemoCommand.Create());
         root.Add(ProgCommands.Create());
