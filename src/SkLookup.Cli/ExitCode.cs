@@ -22,7 +22,7 @@ internal enum ExitCode
     PermissionDenied = 6,
     /// <summary>The binding, label, destination, program, link, process or socket does not exist.</summary>
     NotFound = 7,
-    /// <summary>The binding exists already for another label, or a capacity is exhausted.</summary>
+    /// <summary>The binding exists already for another label, a pin exists already, or a capacity is exhausted.</summary>
     Conflict = 8,
     /// <summary>The kernel lacks a feature the command needs.</summary>
     NotSupported = 9,
@@ -44,7 +44,7 @@ internal static class ExitCodes
           5   another writer held the lock until the timeout: try again
           6   permission denied: run as root, or with CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN
           7   not found (binding, label, destination, program, link, process or socket)
-          8   conflict (the binding exists for another label, or a capacity is exhausted)
+          8   conflict (the binding exists for another label, a pin exists already, or a capacity is exhausted)
           9   the kernel lacks a feature the command needs
           10  the state in bpffs is damaged: run 'sklookup unload', then 'sklookup load'
         """;

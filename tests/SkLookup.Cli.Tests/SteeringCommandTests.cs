@@ -65,6 +65,39 @@ public sealed class SteeringCommandTests : IDisposable
     }
 
     [Fact]
+    public void EveryCommandThatChangesStatePrintsJson()
+    {
+        using var listener = _sandbox.NetNs.Listen(new IPEndPoint(IPAddress.Loopback, 8080));
+        var pid = Environment.ProcessId.ToString();
+
+        var load = _sandbox.Run("load", "--json").AssertOk().Json();
+        var bind = _sandbox.Run("bind", "web", "tcp", "192.0.2.0/24", "80", "--json").AssertOk().Json();
+        var register = _sandbox.Run("register-pid", pid, "web", "tcp", "127.0.0.1", "8080", "--json").AssertOk().Json();
+        var unregister = _sandbox.Run("unregister", "web", "ipv4", "tcp", "--json").AssertOk().Json();
+        var unbind = _sandbox.Run("unbind", "web", "tcp", "192.0.2.0/24", "80", "--json").AssertOk().Json();
+        var unload = _sandbox.Run("unload", "--json").AssertOk().Json();
+
+        Assert.Equal("sk_dispatcher", load.GetProperty("programName").GetString());
+        Assert.Equal("192.0.2.0/24", bind.GetProperty("prefix").GetString());
+        Assert.Equal("web", register.GetProperty("label").GetString());
+        Assert.True(unregister.GetProperty("unregistered").GetBoolean());
+        Assert.Equal(80, unbind.GetProperty("port").GetInt32());
+        Assert.True(unload.GetProperty("unloaded").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("abc", "127.0.0.1", "8080")]
+    [InlineData("1", "127.0.0.1", "70000")]
+    [InlineData("1", "localhost", "8080")]
+    [InlineData("1", "127.0.0.1", "0")]
+    public void BadRegisterPidArgumentsAreOneLineUsageErrors(string pid, string ip, string port)
+    {
+        _sandbox.Run("load").AssertOk();
+
+        _sandbox.Run("register-pid", pid, "web", "tcp", ip, port).AssertOneLineError(2);
+    }
+
+    [Fact]
     public void BindingTheSameTrafficToAnotherLabelIsAConflict()
     {
         _sandbox.Run("load").AssertOk();
