@@ -1,0 +1,934 @@
+using System.Security.Cryptography;
+using SkLookup.Bpf;
+using SkLookup.Control;
+using SkLookup.Destinations;
+using SkLookup.Dispatch;
+using SkLookup.Sockets;
+using SkLookup.State;
+
+namespace SkLookup;
+
+/// <summary>
+/// The steering state of one network namespace: its bindings, destinations and sockets, kept in pinned
+/// BPF maps under <c>{bpffs}/sklookup/{netns inode}/</c> and served by a generated dispatcher program.
+/// All state lives in bpffs, so any process (or none) may hold it; an instance holds the state's lock
+/// from open to <see cref="Dispose"/>: exclusive for writers, shared for readers. An instance is not
+/// thread-safe.
+/// </summary>
+public sealed class Dispatcher : IDisposable
+{
+    /// <summary>How long <see cref="Load"/>, <see cref="Open"/>, <see cref="Unload"/> and <see cref="Upgrade"/> wait for another command's lock by default.</summary>
+    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly StateLock _lock;
+    private readonly string _namespaceName;
+    private readonly Dictionary<string, BpfMap> _maps;
+    private readonly NetNsLink _link;
+    private BpfProgram _program;
+    private DestinationTable? _destinations;
+    private BindingState? _bindings;
+    private string? _attachedFingerprint;
+    private bool _writesChecked;
+    private bool _disposed;
+
+    private Dispatcher(StateLock stateLock, ulong netnsInode, Dictionary<string, BpfMap> maps, NetNsLink link, BpfProgram program)
+    {
+        _lock = stateLock;
+        NetworkNamespaceInode = netnsInode;
+        _namespaceName = $"network namespace {netnsInode}";
+        _maps = maps;
+        _link = link;
+        _program = program;
+    }
+
+    /// <summary>The state directory: <c>{bpffs}/sklookup/{netns inode}</c>.</summary>
+    public string StatePath => _lock.Path;
+
+    /// <summary>The inode of the namespace this dispatcher steers.</summary>
+    public ulong NetworkNamespaceInode { get; }
+
+    /// <summary>True if this instance holds the writer's lock.</summary>
+    public bool IsWritable => _lock.Exclusive;
+
+    /// <summary>The attached program, as the kernel reports it.</summary>
+    public ProgramInfo Program => _program.Info;
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /// <summary>
+    /// Loads the dispatcher into <paramref name="netns"/>, or opens it if it is loaded already (a second
+    /// load changes nothing). The state is built in a temporary directory on the same bpffs and renamed
+    /// into place, so other commands see all of it or none. Returns a writable instance.
+    /// </summary>
+    /// <exception cref="SteeringException">
+    /// <see cref="SteeringError.BpfFsMissing"/>, <see cref="SteeringError.LockTimeout"/>,
+    /// <see cref="SteeringError.DamagedState"/> (unload first), or <see cref="SteeringError.Kernel"/>.
+    /// </exception>
+    public static Dispatcher Load(NetworkNamespace netns, string bpffsPath, TimeSpan? lockTimeout = null) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(netns);
+        CheckBpfFs(bpffsPath);
+        var timeout = lockTimeout ?? DefaultLockTimeout;
+        var root = StatePaths.Root(bpffsPath);
+        StateDirectory.Create(root);
+        // Load and unload serialise on the root, so that two loads never build the same namespace's state twice.
+        using var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout)
+            ?? throw new SteeringException(SteeringError.NotLoaded, $"{root} vanished while loading: retry");
+        foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
+            StateDirectory.Remove(leftover);
+        var path = StatePaths.ForNamespace(bpffsPath, netns.Inode);
+        if (Directory.Exists(path))
+        {
+            if (!IsStale(path, netns.Inode))
+                return OpenState(netns.Inode, path, write: true, timeout);
+            // The link is detached: the state belongs to a namespace that died, whose inode number ours reuses.
+            RemoveLocked(path, timeout);
+        }
+        Build(netns, bpffsPath, path);
+        return OpenState(netns.Inode, path, write: true, timeout);
+    });
+
+    /// <summary>Opens the dispatcher of <paramref name="netns"/>: shared for reading, or exclusive with <paramref name="write"/>.</summary>
+    /// <exception cref="SteeringException">
+    /// <see cref="SteeringError.NotLoaded"/> if there is no state, <see cref="SteeringError.BpfFsMissing"/>,
+    /// <see cref="SteeringError.LockTimeout"/>, <see cref="SteeringError.DamagedState"/>. Writes to a dispatcher
+    /// of another version fail with <see cref="SteeringError.VersionMismatch"/>.
+    /// </exception>
+    public static Dispatcher Open(NetworkNamespace netns, string bpffsPath, bool write = false, TimeSpan? lockTimeout = null) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(netns);
+        CheckBpfFs(bpffsPath);
+        return OpenState(netns.Inode, StatePaths.ForNamespace(bpffsPath, netns.Inode), write, lockTimeout ?? DefaultLockTimeout);
+    });
+
+    /// <summary>
+    /// Removes the dispatcher from <paramref name="netns"/>: detaches it and unpins everything, including
+    /// what a crashed command left behind (missing pins, temporary directories). Fine if nothing is loaded.
+    /// </summary>
+    public static void Unload(NetworkNamespace netns, string bpffsPath, TimeSpan? lockTimeout = null) => Execute(() =>
+    {
+        ArgumentNullException.ThrowIfNull(netns);
+        CheckBpfFs(bpffsPath);
+        var timeout = lockTimeout ?? DefaultLockTimeout;
+        var root = StatePaths.Root(bpffsPath);
+        using var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout);
+        if (rootLock is null)
+            return true; // Nothing was ever loaded on this bpffs.
+        RemoveLocked(StatePaths.ForNamespace(bpffsPath, netns.Inode), timeout);
+        foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
+            StateDirectory.Remove(leftover);
+        return true;
+    });
+
+    /// <summary>
+    /// Brings a dispatcher that another version loaded up to this version: swaps in the program this
+    /// version generates for the current bindings with one link update (no packet is dropped), and if
+    /// the map layout changed, builds new maps, copies every entry, and swaps them in with the program.
+    /// </summary>
+    public static UpgradeResult Upgrade(NetworkNamespace netns, string bpffsPath, TimeSpan? lockTimeout = null) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(netns);
+        CheckBpfFs(bpffsPath);
+        using var dispatcher = OpenState(netns.Inode, StatePaths.ForNamespace(bpffsPath, netns.Inode), write: true, lockTimeout ?? DefaultLockTimeout);
+        return dispatcher.UpgradeLocked();
+    });
+
+    /// <summary>Releases the lock and every handle; the state stays in bpffs.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        foreach (var map in _maps.Values)
+            map.Dispose();
+        _program.Dispose();
+        _link.Dispose();
+        _lock.Dispose();
+    }
+
+    // ---------------------------------------------------------------- bindings
+
+    /// <summary>
+    /// Sends <paramref name="binding"/>'s traffic to its label. Binding the same thing twice is fine.
+    /// The map entry is written first, then the program is swapped if the bindings' shape changed, so a
+    /// lookup sees the binding either not at all or fully.
+    /// </summary>
+    /// <exception cref="SteeringException"><see cref="SteeringError.AlreadyExists"/> if another label has the same protocol, prefix and port.</exception>
+    public void AddBinding(Binding binding) => Execute(() =>
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        Label.Validate(binding.Label);
+        CheckWritable();
+        var bindings = BindingsState();
+        var destinations = DestinationsTable();
+        var match = binding.Match;
+        if (bindings.Entries.TryGetValue(match, out var existingId))
+        {
+            var owner = destinations.TryGet(existingId, out var existing) ? existing.Label : $"#{existingId}";
+            if (owner == binding.Label)
+                return true;
+            throw new SteeringException(SteeringError.AlreadyExists,
+                $"{binding.Protocol.Name()} {binding.Prefix} port {PortText(binding.Port)} is bound to '{owner}' already: unbind it first, or apply a bindings file to move it");
+        }
+        var map = BindingMap(binding.Family);
+        if (CountOf(bindings, binding.Family) >= DispatcherLayout.MaxBindings)
+            throw new SteeringException(SteeringError.CapacityExceeded,
+                $"cannot bind {binding}: the {binding.Family.Name()} bindings are full ({DispatcherLayout.MaxBindings}); remove some first");
+        var id = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
+        var key = BindingKey.Encode(match);
+        MarkWriteInProgress(true);
+        try
+        {
+            map.Update(key, BitConverter.GetBytes(id));
+            if (binding.Port != 0)
+                SetPortBit(BindingState.ClassOf(match), binding.Port, true);
+            bindings.Add(match, id);
+            var shape = bindings.Shape();
+            if (!DispatcherProgram.TryUpdateInPlace(_program, _attachedFingerprint ?? "", shape, [], [(match, id)]))
+                Swap(shape);
+        }
+        catch
+        {
+            // Leave the state as it was: a binding the program does not know of must not linger in the maps.
+            bindings.Remove(match);
+            map.Delete(key);
+            if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
+                SetPortBit(BindingState.ClassOf(match), binding.Port, false);
+            MarkWriteInProgress(false);
+            CollectIfUnused(id);
+            throw;
+        }
+        MarkWriteInProgress(false);
+        return true;
+    });
+
+    /// <summary>
+    /// Removes <paramref name="binding"/>; false if it does not exist (or the match belongs to another label).
+    /// The program stops using it before its map entry goes away.
+    /// </summary>
+    public bool RemoveBinding(Binding binding) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        CheckWritable();
+        var bindings = BindingsState();
+        var destinations = DestinationsTable();
+        var match = binding.Match;
+        if (!bindings.Entries.TryGetValue(match, out var id) || !destinations.TryGet(id, out var owner) || owner.Label != binding.Label)
+            return false;
+        MarkWriteInProgress(true);
+        var shape = bindings.ShapeWith(match, null);
+        if (!DispatcherProgram.TryUpdateInPlace(_program, _attachedFingerprint ?? "", shape, [match], []))
+            Swap(shape);
+        BindingMap(binding.Family).Delete(BindingKey.Encode(match));
+        bindings.Remove(match);
+        if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
+            SetPortBit(BindingState.ClassOf(match), binding.Port, false);
+        MarkWriteInProgress(false);
+        CollectIfUnused(id);
+        return true;
+    });
+
+    /// <summary>Every binding, most specific first (<see cref="BindingTable.Sort"/>).</summary>
+    public IReadOnlyList<Binding> Bindings() => Translate(() =>
+    {
+        CheckReadable();
+        var destinations = DestinationsTable();
+        var entries = BindingsState().Entries;
+        var result = new List<Binding>(entries.Count);
+        foreach (var (match, id) in entries)
+            result.Add(ToBinding(match, id, destinations));
+        return (IReadOnlyList<Binding>)BindingTable.Sort(result);
+    });
+
+    /// <summary>
+    /// Makes the bindings exactly <paramref name="bindings"/>, atomically: new binding and port maps are
+    /// built on the side, a program that reads them is swapped in with one link update, and only then are
+    /// the old maps dropped, so a lookup sees the old set or the new one, never a mix. With
+    /// <paramref name="dryRun"/>, nothing changes and the diff says what would.
+    /// </summary>
+    /// <exception cref="SteeringException"><see cref="SteeringError.AlreadyExists"/> if two bindings of the set match the same traffic with different labels.</exception>
+    public BindingsDiff ReplaceBindings(IReadOnlyCollection<Binding> bindings, bool dryRun) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(bindings);
+        if (dryRun)
+            CheckReadable();
+        else
+            CheckWritable();
+        var desired = Deduplicate(bindings);
+        var destinations = DestinationsTable();
+        var current = new HashSet<Binding>();
+        foreach (var (match, id) in BindingsState().Entries)
+            current.Add(ToBinding(match, id, destinations));
+        var added = new List<Binding>();
+        foreach (var binding in desired.Values)
+            if (!current.Remove(binding))
+                added.Add(binding);
+        var diff = new BindingsDiff(BindingTable.Sort(added), BindingTable.Sort(current));
+        if (dryRun || diff.IsEmpty)
+            return diff;
+        ReplaceAll(desired);
+        return diff;
+    });
+
+    // ---------------------------------------------------------------- sockets and destinations
+
+    /// <summary>
+    /// Registers <paramref name="socket"/> as the destination of <paramref name="label"/> for the socket's
+    /// protocol and family; it replaces a socket registered before. A listening TCP socket or a bound,
+    /// unconnected UDP socket, in the dispatcher's namespace. For a reuseport group, register one member:
+    /// the kernel spreads traffic over the group. With <paramref name="dualStack"/>, an IPv6 socket without
+    /// IPV6_V6ONLY serves the label's IPv4 traffic too, and the IPv4 destination's status is returned.
+    /// </summary>
+    /// <exception cref="SteeringException"><see cref="SteeringError.WrongSocket"/> saying which rule the socket breaks.</exception>
+    public DestinationStatus RegisterSocket(string label, System.Net.Sockets.Socket socket, bool dualStack = false)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        using var descriptor = Translate(() => SocketHandles.Duplicate(socket));
+        return RegisterSocket(label, descriptor, dualStack);
+    }
+
+    /// <inheritdoc cref="RegisterSocket(string, System.Net.Sockets.Socket, bool)"/>
+    public DestinationStatus RegisterSocket(string label, FileDescriptor socket, bool dualStack = false) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        Label.Validate(label);
+        CheckWritable();
+        SocketDescription description;
+        try
+        {
+            description = SocketDescription.Describe(socket);
+        }
+        catch (BpfException exception) when (exception.Reason is BpfErrorReason.WrongSocket or BpfErrorReason.BadFileDescriptor)
+        {
+            throw new SteeringException(SteeringError.WrongSocket, $"cannot register {socket} for '{label}': {exception.Message}", exception);
+        }
+        var (protocol, families) = SocketChecks.Check(description, label, dualStack, NetworkNamespaceInode);
+        var destinations = DestinationsTable();
+        var sockets = _maps[DispatcherLayout.Sockets.Name];
+        uint first = 0;
+        for (var i = 0; i < families.Count; i++)
+        {
+            var id = destinations.GetOrCreate(new Destination(label, families[i], protocol));
+            try
+            {
+                sockets.UpdateSocket(BitConverter.GetBytes(id), socket);
+            }
+            catch (BpfException exception)
+            {
+                CollectIfUnused(id);
+                throw new SteeringException(SteeringError.WrongSocket,
+                    $"the kernel refused socket {description} for '{label}' ({exception.Message})", exception);
+            }
+            if (i == 0)
+                first = id;
+        }
+        return Status(first);
+    });
+
+    /// <summary>Removes the socket of <paramref name="label"/>'s destination for <paramref name="family"/> and <paramref name="protocol"/>; false if none was registered.</summary>
+    public bool UnregisterSocket(string label, Family family, Protocol protocol) => Translate(() =>
+    {
+        CheckWritable();
+        if (!DestinationsTable().TryGetId(new Destination(label, family, protocol), out var id))
+            return false;
+        var removed = DestinationTable.DeleteSocket(_maps[DispatcherLayout.Sockets.Name], id);
+        CollectIfUnused(id);
+        return removed;
+    });
+
+    /// <summary>
+    /// Chooses what happens to <paramref name="label"/>'s traffic while it has no socket: dropped (the
+    /// default, so traffic never leaks to another socket) or, with <paramref name="fallThrough"/>, passed on
+    /// to the normal socket lookup. It applies to the label's destinations now and to those created later.
+    /// </summary>
+    public void SetFallThrough(string label, bool fallThrough) => Execute(() =>
+    {
+        Label.Validate(label);
+        CheckWritable();
+        DestinationsTable().SetLabelFlags(label, fallThrough ? DestinationFlags.FallThrough : DestinationFlags.None);
+        return true;
+    });
+
+    /// <summary>Every destination with its socket and counters, ordered by label, family and protocol.</summary>
+    public IReadOnlyList<DestinationStatus> Destinations() => Translate(() =>
+    {
+        CheckReadable();
+        var destinations = DestinationsTable();
+        var result = new List<DestinationStatus>(destinations.Count);
+        foreach (var (_, id) in destinations.All)
+            result.Add(Status(id));
+        result.Sort((a, b) =>
+        {
+            var byLabel = string.CompareOrdinal(a.Label, b.Label);
+            if (byLabel != 0)
+                return byLabel;
+            var byFamily = a.Family.CompareTo(b.Family);
+            return byFamily != 0 ? byFamily : a.Protocol.CompareTo(b.Protocol);
+        });
+        return (IReadOnlyList<DestinationStatus>)result;
+    });
+
+    // ---------------------------------------------------------------- internals used by Explainer and tests
+
+    /// <summary>The label of a destination id, or null.</summary>
+    internal string? LabelOf(uint id) => DestinationsTable().TryGet(id, out var destination) ? destination.Label : null;
+
+    /// <summary>The destination id a binding's match sends traffic to.</summary>
+    internal uint? DestinationIdOf(BindingMatch match) => BindingsState().Entries.TryGetValue(match, out var id) ? id : null;
+
+    /// <summary>The cookie of the socket registered at a destination id.</summary>
+    internal ulong? SocketCookieOf(uint id) => _maps[DispatcherLayout.Sockets.Name].LookupSocketCookie(BitConverter.GetBytes(id));
+
+    /// <summary>The pinned map called <paramref name="name"/>.</summary>
+    internal BpfMap Map(string name) => _maps[name];
+
+    /// <summary>The pinned link.</summary>
+    internal NetNsLink Link => _link;
+
+    // ---------------------------------------------------------------- opening
+
+    private static void CheckBpfFs(string bpffsPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(bpffsPath);
+        try
+        {
+            BpfFileSystem.EnsureBpfFs(bpffsPath);
+        }
+        catch (BpfException exception)
+        {
+            throw new SteeringException(SteeringError.BpfFsMissing, exception.Message, exception);
+        }
+    }
+
+    private static Dispatcher OpenState(ulong netnsInode, string path, bool write, TimeSpan timeout)
+    {
+        var notLoaded = $"the dispatcher is not loaded in network namespace {netnsInode} (no state at {path}): run load first";
+        var stateLock = StateLock.TryAcquire(path, write, timeout) ?? throw new SteeringException(SteeringError.NotLoaded, notLoaded);
+        var maps = new Dictionary<string, BpfMap>();
+        NetNsLink? link = null;
+        BpfProgram? program = null;
+        try
+        {
+            if (!stateLock.IsCurrent)
+                throw new SteeringException(SteeringError.NotLoaded, notLoaded + " (it was unloaded while this command waited)");
+            var linkPath = Path.Combine(path, StatePaths.Link);
+            if (!File.Exists(linkPath))
+                throw Damaged(path, "the link is not pinned");
+            link = NetNsLink.OpenPinned(linkPath);
+            var info = link.ReadInfo();
+            if (info.NetNsInode != netnsInode)
+                throw new SteeringException(SteeringError.NotLoaded,
+                    $"the state at {path} belongs to a network namespace that no longer exists (its link is detached): run load to replace it");
+            if (write)
+                StateDirectory.RecoverStaged(path, info.ProgramId);
+            program = BpfProgram.OpenById(info.ProgramId);
+            foreach (var spec in ControlLayout.AllMaps)
+            {
+                var pin = Path.Combine(path, spec.Name);
+                if (File.Exists(pin))
+                    maps[spec.Name] = BpfMap.OpenPinned(pin);
+            }
+            var dispatcher = new Dispatcher(stateLock, netnsInode, maps, link, program);
+            if (write)
+                dispatcher.RepinProgram();
+            return dispatcher;
+        }
+        catch
+        {
+            foreach (var map in maps.Values)
+                map.Dispose();
+            program?.Dispose();
+            link?.Dispose();
+            stateLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True if the state at <paramref name="path"/> has a link that no longer steers the namespace.</summary>
+    private static bool IsStale(string path, ulong netnsInode)
+    {
+        var linkPath = Path.Combine(path, StatePaths.Link);
+        if (!File.Exists(linkPath))
+            throw Damaged(path, "the link is not pinned");
+        using var link = NetNsLink.OpenPinned(linkPath);
+        return link.ReadInfo().NetNsInode != netnsInode;
+    }
+
+    private static void RemoveLocked(string path, TimeSpan timeout)
+    {
+        using var stateLock = StateLock.TryAcquire(path, exclusive: true, timeout);
+        if (stateLock is not null)
+            StateDirectory.Remove(path);
+    }
+
+    /// <summary>Builds the state in a temporary directory next to <paramref name="path"/>, attaches it, and renames it into place.</summary>
+    private static void Build(NetworkNamespace netns, string bpffsPath, string path)
+    {
+        var temp = Path.Combine(StatePaths.Root(bpffsPath), StatePaths.TempPrefix(netns.Inode) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        var maps = new Dictionary<string, BpfMap>();
+        BpfProgram? program = null;
+        NetNsLink? link = null;
+        try
+        {
+            StateDirectory.Create(temp);
+            foreach (var spec in ControlLayout.AllMaps)
+            {
+                var map = BpfMap.Create(spec);
+                maps[spec.Name] = map;
+                StateDirectory.Pin(map, Path.Combine(temp, spec.Name));
+            }
+            var shape = DispatcherShape.Empty;
+            program = DispatcherProgram.Load(shape, maps);
+            StateDirectory.Pin(program, Path.Combine(temp, StatePaths.Program));
+            DispatcherMeta.Current(0, program.Info.Tag, program.Info.Tag, shape.Fingerprint).Write(maps[ControlLayout.Meta.Name]);
+            link = NetNsLink.Attach(program, netns);
+            StateDirectory.Pin(link, Path.Combine(temp, StatePaths.Link));
+            Posix.Rename(temp, path);
+        }
+        catch
+        {
+            StateDirectory.Remove(temp);
+            throw;
+        }
+        finally
+        {
+            link?.Dispose();
+            program?.Dispose();
+            foreach (var map in maps.Values)
+                map.Dispose();
+        }
+    }
+
+    /// <summary>Points the <c>program</c> pin at the program the link runs, if a crash left it behind.</summary>
+    private void RepinProgram()
+    {
+        var pin = Path.Combine(StatePath, StatePaths.Program);
+        try
+        {
+            using var pinned = BpfProgram.OpenPinned(pin);
+            if (pinned.Info.Id == _program.Info.Id)
+                return;
+        }
+        catch (BpfException)
+        {
+        }
+        StageAndCommit(new Dictionary<string, BpfMap>(), _program);
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    private void CheckReadable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (LayoutProblem() is { } problem)
+            throw Mismatch(problem);
+    }
+
+    /// <summary>
+    /// Refuses writes to a dispatcher of another version. The attached program must be what this version
+    /// generates for the current bindings (compared by the kernel's tag, without loading anything), or the
+    /// one this version attached last (its tag is in the meta record): then a write was interrupted between
+    /// its map update and its program swap, and the swap is finished here.
+    /// </summary>
+    private void CheckWritable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_lock.Exclusive)
+            throw new InvalidOperationException($"the dispatcher at {StatePath} was opened for reading: open it with write: true to change it");
+        if (_writesChecked)
+            return;
+        if (LayoutProblem() is { } problem)
+            throw Mismatch(problem);
+        var meta = DispatcherMeta.Read(_maps[ControlLayout.Meta.Name])!;
+        if (meta.GeneratorVersion != DispatcherShape.GeneratorVersion)
+            throw Mismatch($"its program was generated by {meta.GeneratorVersion}, and this is {DispatcherShape.GeneratorVersion}");
+        var shape = BindingsState().Shape();
+        var matches = ProgramTag.Matches(DispatcherProgram.Generate(shape), _program.Info.Tag);
+        if (!matches && !meta.Knows(_program.Info.Tag))
+            throw Mismatch($"the attached program (tag {_program.Info.Tag}) is not one this version generates");
+        if (matches && !meta.WriteInProgress)
+            _attachedFingerprint = shape.Fingerprint;
+        else
+            // This version's program, but a write was interrupted: between its map update and its program swap,
+            // or while it updated the program's probe tables in place. Rebuilding from the binding maps heals both.
+            Rebuild();
+        _writesChecked = true;
+    }
+
+    /// <summary>Rebuilds the binding maps, the ports map and the program from the binding maps, and swaps them in.</summary>
+    private void Rebuild()
+    {
+        var destinations = DestinationsTable();
+        var current = new Dictionary<BindingMatch, Binding>();
+        foreach (var (match, id) in BindingsState().Entries)
+            if (destinations.TryGet(id, out var destination))
+                current[match] = new Binding(destination.Label, match.Protocol, match.Prefix, match.Port);
+        ReplaceAll(current);
+    }
+
+    /// <summary>Why this version cannot read the maps, or null if it can.</summary>
+    private string? LayoutProblem()
+    {
+        if (!_maps.TryGetValue(ControlLayout.Meta.Name, out var metaMap) || DispatcherMeta.Read(metaMap) is not { } meta)
+            return "it has no version record this version can read";
+        if (meta.LayoutVersion != DispatcherLayout.Version)
+            return $"its maps are in layout {meta.LayoutVersion}, and this version uses layout {DispatcherLayout.Version}";
+        foreach (var spec in ControlLayout.AllMaps)
+        {
+            if (!_maps.TryGetValue(spec.Name, out var map))
+                throw Damaged(StatePath, $"map {spec.Name} is not pinned");
+            try
+            {
+                map.CheckCompatible(spec);
+            }
+            catch (BpfException exception)
+            {
+                return exception.Message;
+            }
+        }
+        return null;
+    }
+
+    private SteeringException Mismatch(string why) => new(SteeringError.VersionMismatch,
+        $"the dispatcher in {_namespaceName} was loaded by another version of sklookup ({why}): run upgrade before changing it");
+
+    private static SteeringException Damaged(string path, string what) => new(SteeringError.DamagedState,
+        $"the state at {path} is damaged ({what}): run unload to remove it, then load again");
+
+    // ---------------------------------------------------------------- program swaps
+
+    /// <summary>Sets or clears <see cref="DispatcherMeta.WriteInProgress"/>.</summary>
+    private void MarkWriteInProgress(bool inProgress)
+    {
+        var map = _maps[ControlLayout.Meta.Name];
+        var meta = DispatcherMeta.Read(map)!;
+        if (meta.WriteInProgress != inProgress)
+            (meta with { WriteInProgress = inProgress }).Write(map);
+    }
+
+    /// <summary>Generates the program for <paramref name="shape"/> and swaps it in over the attached one.</summary>
+    private void Swap(DispatcherShape shape)
+    {
+        var program = DispatcherProgram.Load(shape, _maps);
+        try
+        {
+            StageAndCommit(new Dictionary<string, BpfMap>(), program, shape.Fingerprint);
+        }
+        catch
+        {
+            program.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The one way state changes shape: pins <paramref name="newMaps"/> and <paramref name="program"/> next
+    /// to their pins with <see cref="StatePaths.StagedSuffix"/>, records the new program in the meta record,
+    /// swaps it in with one link update (only if the attached one is still the one this instance knows),
+    /// then renames the staged pins over the old ones, the program last. A crash before the update leaves
+    /// staged pins that the next writer deletes; after it, staged pins that the next writer renames
+    /// (<see cref="StateDirectory.RecoverStaged"/>). Without a <paramref name="fingerprint"/>, only the pins change.
+    /// </summary>
+    private void StageAndCommit(IReadOnlyDictionary<string, BpfMap> newMaps, BpfProgram program, string? fingerprint = null)
+    {
+        var staged = new List<string>();
+        try
+        {
+            if (fingerprint is not null)
+            {
+                // Written before the link update, naming both programs, so that whichever one a crash leaves
+                // attached is recognised as this version's by the next writer.
+                var generation = _maps.TryGetValue(ControlLayout.Meta.Name, out var oldMeta) ? DispatcherMeta.Read(oldMeta)?.Generation ?? 0 : 0;
+                var metaMap = newMaps.TryGetValue(ControlLayout.Meta.Name, out var newMeta) ? newMeta : _maps[ControlLayout.Meta.Name];
+                DispatcherMeta.Current(generation + 1, program.Info.Tag, _program.Info.Tag, fingerprint).Write(metaMap);
+            }
+            foreach (var (name, map) in newMaps)
+            {
+                var pin = Path.Combine(StatePath, name + StatePaths.StagedSuffix);
+                StateDirectory.DeleteIfPresent(pin);
+                StateDirectory.Pin(map, pin);
+                staged.Add(pin);
+            }
+            var programPin = Path.Combine(StatePath, StatePaths.Program + StatePaths.StagedSuffix);
+            StateDirectory.DeleteIfPresent(programPin);
+            StateDirectory.Pin(program, programPin);
+            staged.Add(programPin);
+            if (program.Info.Id != _program.Info.Id)
+                _link.Update(program, _program);
+        }
+        catch
+        {
+            foreach (var pin in staged)
+                StateDirectory.DeleteIfPresent(pin);
+            throw;
+        }
+        foreach (var pin in staged)
+            Posix.Rename(pin, pin[..^StatePaths.StagedSuffix.Length]);
+        if (!ReferenceEquals(program, _program))
+        {
+            _program.Dispose();
+            _program = program;
+        }
+        foreach (var (name, map) in newMaps)
+        {
+            if (_maps.Remove(name, out var old) && !ReferenceEquals(old, map))
+                old.Dispose();
+            _maps[name] = map;
+        }
+        if (fingerprint is not null)
+            _attachedFingerprint = fingerprint;
+    }
+
+    // ---------------------------------------------------------------- replace
+
+    private static Dictionary<BindingMatch, Binding> Deduplicate(IEnumerable<Binding> bindings)
+    {
+        var desired = new Dictionary<BindingMatch, Binding>();
+        foreach (var binding in bindings)
+        {
+            Label.Validate(binding.Label);
+            if (desired.TryGetValue(binding.Match, out var other) && other.Label != binding.Label)
+                throw new SteeringException(SteeringError.AlreadyExists,
+                    $"'{other}' and '{binding}' match the same traffic with different labels: keep one of them");
+            desired[binding.Match] = binding;
+        }
+        return desired;
+    }
+
+    private void ReplaceAll(Dictionary<BindingMatch, Binding> desired)
+    {
+        var destinations = DestinationsTable();
+        var ids = new Dictionary<BindingMatch, uint>(desired.Count);
+        var count4 = 0;
+        foreach (var (match, binding) in desired)
+        {
+            ids[match] = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
+            if (binding.Family == Family.IPv4)
+                count4++;
+        }
+        if (count4 > DispatcherLayout.MaxBindings || desired.Count - count4 > DispatcherLayout.MaxBindings)
+            throw new SteeringException(SteeringError.CapacityExceeded,
+                $"the set has {count4} IPv4 and {desired.Count - count4} IPv6 bindings; each family holds at most {DispatcherLayout.MaxBindings}");
+
+        var newMaps = new Dictionary<string, BpfMap>();
+        BpfProgram? program = null;
+        try
+        {
+            newMaps[DispatcherLayout.Bindings4.Name] = BpfMap.Create(DispatcherLayout.Bindings4);
+            newMaps[DispatcherLayout.Bindings6.Name] = BpfMap.Create(DispatcherLayout.Bindings6);
+            newMaps[DispatcherLayout.Ports.Name] = BpfMap.Create(DispatcherLayout.Ports);
+            BindingMapWriter.Fill(newMaps[DispatcherLayout.Bindings4.Name], newMaps[DispatcherLayout.Bindings6.Name],
+                newMaps[DispatcherLayout.Ports.Name], ids, count4);
+            var state = BindingState.FromEntries(ids);
+            var shape = state.Shape();
+            var programMaps = new Dictionary<string, BpfMap>(_maps);
+            foreach (var (name, map) in newMaps)
+                programMaps[name] = map;
+            program = DispatcherProgram.Load(shape, programMaps);
+            StageAndCommit(newMaps, program, shape.Fingerprint);
+            _bindings = state;
+        }
+        catch
+        {
+            program?.Dispose();
+            foreach (var map in newMaps.Values)
+                map.Dispose();
+            // Destinations created for the new set are unused now.
+            var bindings = BindingsState();
+            foreach (var (_, id) in ids)
+                if (!bindings.IsUsed(id))
+                    CollectIfUnused(id);
+            throw;
+        }
+        var current = BindingsState();
+        foreach (var (_, id) in destinations.All.ToList())
+            if (!current.IsUsed(id))
+                CollectIfUnused(id);
+    }
+
+    // ---------------------------------------------------------------- upgrade
+
+    private UpgradeResult UpgradeLocked()
+    {
+        var meta = _maps.TryGetValue(ControlLayout.Meta.Name, out var metaMap) ? DispatcherMeta.Read(metaMap) : null;
+        var from = $"{meta?.VersionText ?? "unknown version"}, program tag {_program.Info.Tag}";
+        var layoutCurrent = meta is not null && meta.LayoutVersion == DispatcherLayout.Version && AllMapsCompatible();
+        var migrated = false;
+        if (!layoutCurrent)
+        {
+            MigrateMaps(meta?.LayoutVersion);
+            migrated = true;
+        }
+        else
+        {
+            var shape = BindingsState().Shape();
+            if (!ProgramTag.Matches(DispatcherProgram.Generate(shape), _program.Info.Tag) || meta!.GeneratorVersion != DispatcherShape.GeneratorVersion || meta.WriteInProgress)
+                Rebuild();
+            else
+                _attachedFingerprint = shape.Fingerprint;
+        }
+        _writesChecked = true;
+        var to = $"{DispatcherMeta.Read(_maps[ControlLayout.Meta.Name])!.VersionText}, program tag {_program.Info.Tag}";
+        return new UpgradeResult(from, to, migrated);
+    }
+
+    private bool AllMapsCompatible()
+    {
+        foreach (var spec in ControlLayout.AllMaps)
+        {
+            if (!_maps.TryGetValue(spec.Name, out var map))
+                return false;
+            try
+            {
+                map.CheckCompatible(spec);
+            }
+            catch (BpfException)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Rebuilds every map in this version's layout and swaps them in with the program, as
+    /// <see cref="ReplaceAll"/> does. Entries are copied as they are: a map whose key or value changed
+    /// shape needs a conversion, and there is none yet, so such a state is refused rather than guessed at.
+    /// The sockets map is kept when its shape is unchanged, because user space cannot copy sockets
+    /// (a lookup returns a cookie, not a descriptor).
+    /// </summary>
+    private void MigrateMaps(uint? fromLayout)
+    {
+        var newMaps = new Dictionary<string, BpfMap>();
+        BpfProgram? program = null;
+        try
+        {
+            foreach (var spec in ControlLayout.AllMaps)
+            {
+                _maps.TryGetValue(spec.Name, out var old);
+                if (spec == DispatcherLayout.Sockets && old is not null && IsCompatible(old, spec))
+                    continue;
+                var map = BpfMap.Create(spec);
+                newMaps[spec.Name] = map;
+                if (old is null || spec == ControlLayout.Meta)
+                    continue;
+                if (old.KeySize != map.KeySize || old.ValueSize != map.ValueSize)
+                    throw new SteeringException(SteeringError.VersionMismatch,
+                        $"cannot upgrade from layout {fromLayout?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}: map {spec.Name} changed shape ({old.Info.KeySize}/{old.Info.ValueSize} to {spec.KeySize}/{spec.ValueSize} bytes) and this version has no conversion for it; unload and load again");
+                CopyEntries(old, map);
+            }
+            var programMaps = new Dictionary<string, BpfMap>(_maps);
+            foreach (var (name, map) in newMaps)
+                programMaps[name] = map;
+            var state = BindingState.Read(programMaps[DispatcherLayout.Bindings4.Name], programMaps[DispatcherLayout.Bindings6.Name]);
+            var shape = state.Shape();
+            program = DispatcherProgram.Load(shape, programMaps);
+            // The new meta record goes in with the new maps, so a crash leaves the old record with the old maps or the new with the new.
+            StageAndCommit(newMaps, program, shape.Fingerprint);
+            _bindings = state;
+            _destinations = null;
+        }
+        catch
+        {
+            program?.Dispose();
+            foreach (var map in newMaps.Values)
+                map.Dispose();
+            throw;
+        }
+    }
+
+    private static bool IsCompatible(BpfMap map, MapSpec spec)
+    {
+        try
+        {
+            map.CheckCompatible(spec);
+            return true;
+        }
+        catch (BpfException)
+        {
+            return false;
+        }
+    }
+
+    private static void CopyEntries(BpfMap from, BpfMap to)
+    {
+        var entries = from.LookupAll();
+        if (entries.Count == 0)
+            return;
+        var keys = new byte[entries.Count * to.KeySize];
+        var values = new byte[entries.Count * to.ValueSize];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            entries[i].Key.CopyTo(keys, i * to.KeySize);
+            entries[i].Value.CopyTo(values, i * to.ValueSize);
+        }
+        to.UpdateBatch(keys, values);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private BindingState BindingsState() =>
+        _bindings ??= BindingState.Read(_maps[DispatcherLayout.Bindings4.Name], _maps[DispatcherLayout.Bindings6.Name]);
+
+    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_maps);
+
+    private BpfMap BindingMap(Family family) => _maps[family == Family.IPv4 ? DispatcherLayout.Bindings4.Name : DispatcherLayout.Bindings6.Name];
+
+    private static int CountOf(BindingState bindings, Family family)
+    {
+        var count = 0;
+        foreach (var match in bindings.Entries.Keys)
+            if ((match.Prefix.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) == (family == Family.IPv4))
+                count++;
+        return count;
+    }
+
+    private void SetPortBit(TrafficClass trafficClass, ushort port, bool set)
+    {
+        var ports = _maps[DispatcherLayout.Ports.Name];
+        var key = BitConverter.GetBytes((uint)port);
+        var bits = BitConverter.ToUInt32(ports.Lookup(key) ?? new byte[4]);
+        var updated = set ? bits | trafficClass.PortBit() : bits & ~trafficClass.PortBit();
+        if (updated != bits)
+            ports.Update(key, BitConverter.GetBytes(updated));
+    }
+
+    /// <summary>Removes a destination that has neither bindings nor a socket.</summary>
+    private void CollectIfUnused(uint id)
+    {
+        if (BindingsState().IsUsed(id) || SocketCookieOf(id) is not null)
+            return;
+        DestinationsTable().Remove(id);
+    }
+
+    private DestinationStatus Status(uint id)
+    {
+        var destinations = DestinationsTable();
+        destinations.TryGet(id, out var destination);
+        var sums = _maps[DispatcherLayout.Metrics.Name].SumPerCpu(BitConverter.GetBytes(id));
+        var counters = new DestinationCounters { Lookups = sums[0], Misses = sums[1], Errors = sums[2] };
+        return new DestinationStatus(destination.Label, destination.Family, destination.Protocol, id, SocketCookieOf(id), counters,
+            (destinations.Flags(id) & DestinationFlags.FallThrough) != 0);
+    }
+
+    private static Binding ToBinding(BindingMatch match, uint id, DestinationTable destinations) =>
+        new(destinations.TryGet(id, out var destination) ? destination.Label : $"#{id}", match.Protocol, match.Prefix, match.Port);
+
+    private static string PortText(ushort port) => port == 0 ? "any" : port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Runs a facade operation, turning kernel failures into <see cref="SteeringException"/>s.</summary>
+    private static T Translate<T>(Func<T> operation)
+    {
+        try
+        {
+            return operation();
+        }
+        catch (BpfException exception)
+        {
+            var error = exception.Reason == BpfErrorReason.PermissionDenied ? SteeringError.PermissionDenied : SteeringError.Kernel;
+            throw new SteeringException(error, exception.Message, exception);
+        }
+    }
+
+    private static void Execute(Func<bool> operation) => Translate(operation);
+}

@@ -1,0 +1,150 @@
+using SkLookup.Bpf;
+using SkLookup.Dispatch;
+using SkLookup.State;
+
+namespace SkLookup.Destinations;
+
+/// <summary>
+/// The destinations of a dispatcher and their ids, mirrored from <see cref="ControlLayout.Labels"/> while the
+/// state is locked. Ids are the keys of the sockets, metrics and options maps, so an id is
+/// reset in all of them before it is handed out, and it is published in the labels map last.
+/// </summary>
+internal sealed class DestinationTable
+{
+    private readonly BpfMap _labels, _labelOptions, _sockets, _metrics, _options;
+    private readonly Dictionary<Destination, uint> _ids = [];
+    private readonly Dictionary<uint, Destination> _byId = [];
+    private readonly Dictionary<string, DestinationFlags> _labelFlags = new(StringComparer.Ordinal);
+    private readonly bool[] _used = new bool[DispatcherLayout.MaxDestinations];
+    private uint _searchFrom;
+
+    public DestinationTable(IReadOnlyDictionary<string, BpfMap> maps)
+    {
+        _labels = maps[ControlLayout.Labels.Name];
+        _labelOptions = maps[ControlLayout.LabelOptions.Name];
+        _sockets = maps[DispatcherLayout.Sockets.Name];
+        _metrics = maps[DispatcherLayout.Metrics.Name];
+        _options = maps[DispatcherLayout.DestinationOptions.Name];
+        foreach (var (key, value) in _labels.LookupAll())
+        {
+            var (label, family, protocol) = LabelKey.Decode(key);
+            var id = BitConverter.ToUInt32(value);
+            if (id >= _used.Length)
+                continue; // Not an id this layout could have written.
+            var destination = new Destination(label, (Family)family, (Protocol)protocol);
+            _ids[destination] = id;
+            _byId[id] = destination;
+            _used[id] = true;
+        }
+        foreach (var (key, value) in _labelOptions.LookupAll())
+            _labelFlags[LabelKey.Decode(key).Label] = (DestinationFlags)BitConverter.ToUInt32(value);
+    }
+
+    /// <summary>How many destinations exist.</summary>
+    public int Count => _ids.Count;
+
+    /// <summary>Every destination with its id.</summary>
+    public IEnumerable<KeyValuePair<Destination, uint>> All => _ids;
+
+    /// <summary>The id of <paramref name="destination"/>, if it exists.</summary>
+    public bool TryGetId(Destination destination, out uint id) => _ids.TryGetValue(destination, out id);
+
+    /// <summary>The destination with id <paramref name="id"/>, if it exists.</summary>
+    public bool TryGet(uint id, out Destination destination) => _byId.TryGetValue(id, out destination);
+
+    /// <summary>The options a label's new destinations start with.</summary>
+    public DestinationFlags LabelFlags(string label) => _labelFlags.GetValueOrDefault(label);
+
+    /// <summary>The destinations of <paramref name="label"/>.</summary>
+    public IEnumerable<KeyValuePair<Destination, uint>> OfLabel(string label) => _ids.Where(entry => entry.Key.Label == label);
+
+    /// <summary>Returns the id of <paramref name="destination"/>, creating the destination with the lowest free id if needed.</summary>
+    public uint GetOrCreate(Destination destination)
+    {
+        if (_ids.TryGetValue(destination, out var id))
+            return id;
+        id = AllocateId(destination);
+        var key = BitConverter.GetBytes(id);
+        // A previous owner of this id may have left a socket, counters or options behind.
+        DeleteSocket(_sockets, id);
+        _metrics.Update(key, new byte[_metrics.ValueSize]);
+        _options.Update(key, BitConverter.GetBytes((uint)LabelFlags(destination.Label)));
+        _labels.Update(LabelKey.Encode(destination.Label, (byte)destination.Family, (byte)destination.Protocol), key);
+        _ids[destination] = id;
+        _byId[id] = destination;
+        _used[id] = true;
+        return id;
+    }
+
+    /// <summary>Removes a destination: its label entry first, then its socket slot and options.</summary>
+    public void Remove(uint id)
+    {
+        if (!_byId.Remove(id, out var destination))
+            return;
+        _labels.Delete(LabelKey.Encode(destination.Label, (byte)destination.Family, (byte)destination.Protocol));
+        var key = BitConverter.GetBytes(id);
+        DeleteSocket(_sockets, id);
+        _options.Update(key, new byte[4]);
+        _ids.Remove(destination);
+        _used[id] = false;
+        _searchFrom = Math.Min(_searchFrom, id);
+    }
+
+    /// <summary>Sets the label-wide options and applies them to each of the label's destinations.</summary>
+    public void SetLabelFlags(string label, DestinationFlags flags)
+    {
+        var key = LabelKey.Encode(label, 0, 0);
+        if (flags == DestinationFlags.None)
+        {
+            _labelOptions.Delete(key);
+            _labelFlags.Remove(label);
+        }
+        else
+        {
+            _labelOptions.Update(key, BitConverter.GetBytes((uint)flags));
+            _labelFlags[label] = flags;
+        }
+        foreach (var (_, id) in OfLabel(label))
+            _options.Update(BitConverter.GetBytes(id), BitConverter.GetBytes((uint)flags));
+    }
+
+    /// <summary>The options of a destination as the program sees them.</summary>
+    public DestinationFlags Flags(uint id)
+    {
+        var value = _options.Lookup(BitConverter.GetBytes(id));
+        return value is null ? DestinationFlags.None : (DestinationFlags)BitConverter.ToUInt32(value);
+    }
+
+    /// <summary>The cookie of the socket registered for a destination, or null.</summary>
+    public ulong? SocketCookie(uint id) => _sockets.LookupSocketCookie(BitConverter.GetBytes(id));
+
+    /// <summary>
+    /// Empties a socket slot; false if it was empty. A SOCKMAP answers EINVAL, not ENOENT, for an empty
+    /// slot (<c>__sock_map_delete</c>), so that errno means "nothing there" here.
+    /// </summary>
+    public static bool DeleteSocket(BpfMap sockets, uint id)
+    {
+        try
+        {
+            return sockets.Delete(BitConverter.GetBytes(id));
+        }
+        catch (BpfException exception) when (exception.Errno == Errno.EINVAL)
+        {
+            return false;
+        }
+    }
+
+    private uint AllocateId(Destination destination)
+    {
+        for (var id = _searchFrom; id < _used.Length; id++)
+        {
+            if (!_used[id])
+            {
+                _searchFrom = id + 1;
+                return id;
+            }
+        }
+        throw new SteeringException(SteeringError.CapacityExceeded,
+            $"cannot create destination {destination}: all {DispatcherLayout.MaxDestinations} destination ids are in use; remove unused labels or sockets first");
+    }
+}
