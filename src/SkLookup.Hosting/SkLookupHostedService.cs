@@ -26,6 +26,8 @@ internal sealed class SkLookupHostedService(
         var pending = new List<PendingSocket>();
         foreach (var registration in settings.Registrations)
             pending.Add(PendingSocket.From(registration, services));
+        // Kestrel applied its options, and so ran ListenSkLookup, when it was created: WebApplication creates it
+        // when it is built, and a Generic Host creates every hosted service (the web one too) before starting any.
         foreach (var registration in listenSockets.Registrations())
             pending.Add(PendingSocket.From(registration, services));
         var activated = settings.SystemdLabelOf is { } labelOf ? settings.SystemdSocketSource() : [];
