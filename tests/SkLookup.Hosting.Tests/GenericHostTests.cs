@@ -111,9 +111,8 @@ public sealed class GenericHostTests
     public async Task SocketOfAnotherNamespaceFailsStart()
     {
         using var scenario = new HostScenario();
-        // Created on this thread, so in the test process's namespace; bound to an ephemeral loopback port there, which touches nothing.
-        using var outsider = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        outsider.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var elsewhere = new TestNetNs();
+        using var outsider = elsewhere.BindUdp(new IPEndPoint(IPAddress.Loopback, 5353));
         using var host = scenario.BuildHost(options => options.Register("dns", outsider));
 
         var failure = await Assert.ThrowsAsync<SteeringException>(() => host.StartAsync());
