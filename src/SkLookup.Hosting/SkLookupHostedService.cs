@@ -166,14 +166,19 @@ internal sealed class SkLookupHostedService(
         public static PendingSocket From(string label, SystemdSocket socket)
         {
             var dualStack = socket.Description is { Family: AddressFamily.InterNetworkV6, IsV6Only: false };
-            return new PendingSocket(label, dualStack, $"systemd socket {socket}",
-                dispatcher => dispatcher.RegisterSocket(label, socket.Handle, dualStack));
+            var description = socket.Description is { } known
+                ? $"{Kind(known.Protocol)} socket {known.LocalEndPoint?.ToString() ?? "(unbound)"} from systemd ({socket.Name}, fd {socket.Fd})"
+                : $"systemd descriptor {socket.Name} (fd {socket.Fd}, not a socket)";
+            return new PendingSocket(label, dualStack, description, dispatcher => dispatcher.RegisterSocket(label, socket.Handle, dualStack));
         }
 
-        private static string Describe(Socket socket)
+        private static string Describe(Socket socket) => $"{Kind(socket.ProtocolType)} socket {socket.LocalEndPoint?.ToString() ?? "(unbound)"}";
+
+        private static string Kind(ProtocolType protocol) => protocol switch
         {
-            var kind = socket.ProtocolType == ProtocolType.Tcp ? "TCP" : socket.ProtocolType == ProtocolType.Udp ? "UDP" : socket.ProtocolType.ToString();
-            return $"{kind} socket {socket.LocalEndPoint?.ToString() ?? "(unbound)"}";
-        }
+            ProtocolType.Tcp => "TCP",
+            ProtocolType.Udp => "UDP",
+            _ => protocol.ToString(),
+        };
     }
 }

@@ -41,6 +41,7 @@ public sealed class SystemdTests
             var cookies = dispatcher.Destinations().ToDictionary(d => $"{d.Label} {d.Family.Name()} {d.Protocol.Name()}", d => d.SocketCookie);
             Assert.Equal(new Dictionary<string, ulong?> { ["dns ipv4 udp"] = SocketCookie.Read(dns), ["web ipv4 tcp"] = SocketCookie.Read(web) }, cookies);
         }
+        Assert.Contains(scenario.Logs.SkLookup(LogLevel.Information), line => line.Contains($"registered TCP socket 127.0.0.1:8080 from systemd (web, fd {passed.First}) for 'web'", StringComparison.Ordinal));
         Assert.Contains(scenario.Logs.SkLookup(LogLevel.Debug), line => line.Contains($"left systemd socket metrics (fd {passed.First + 2})", StringComparison.Ordinal));
         // The descriptors are the process's: Kestrel's UseSystemd() serves them by number, so nothing here closed them.
         Assert.All(passed.Descriptors, fd => Assert.True(LibC.Fcntl(fd, LibC.F_GETFD, 0) >= 0, $"fd {fd} was closed"));
