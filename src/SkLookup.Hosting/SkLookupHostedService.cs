@@ -30,21 +30,24 @@ internal sealed class SkLookupHostedService(
         // when it is built, and a Generic Host creates every hosted service (the web one too) before starting any.
         foreach (var registration in listenSockets.Registrations())
             pending.Add(PendingSocket.From(registration, services));
-        var activated = settings.SystemdLabelOf is { } labelOf ? settings.SystemdSocketSource() : [];
+        var labelOf = settings.SystemdLabelOf;
+        var activated = labelOf is null ? [] : settings.SystemdSocketSource();
         try
         {
-            if (settings.SystemdLabelOf is not null && activated.Count == 0)
+            if (labelOf is not null && activated.Count == 0)
                 Log.NotActivated(logger);
             foreach (var socket in activated)
             {
-                if (settings.SystemdLabelOf!(socket.Name) is { } label)
+                if (labelOf!(socket.Name) is { } label)
                     pending.Add(PendingSocket.From(label, socket));
                 else
                     Log.SystemdSocketSkipped(logger, socket.ToString());
             }
             if (pending.Count == 0)
             {
-                Log.NothingToRegister(logger);
+                // An app that only takes systemd's sockets may well run without them, e.g. on a developer's machine.
+                if (labelOf is null)
+                    Log.NothingToRegister(logger);
                 return Task.CompletedTask;
             }
             // Dual-stack sockets go first, so that an IPv4 socket of the same label takes the label's IPv4 traffic from them.

@@ -151,6 +151,18 @@ public sealed class GenericHostTests
     }
 
     [Fact]
+    public async Task WithNothingToRegisterWarnsAndLeavesTheDispatcherAlone()
+    {
+        using var scenario = new HostScenario(load: false);
+        using var host = scenario.BuildHost(_ => { });
+
+        await host.StartAsync(); // Not loaded, and that is fine: nothing needs it.
+        await host.StopAsync();
+
+        Assert.Contains("no sockets to register", Assert.Single(scenario.Logs.SkLookup(LogLevel.Warning)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RejectsAnInvalidLabelWhenConfigured()
     {
         using var web = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -87,6 +87,7 @@ public sealed class SystemdTests
         await host.StopAsync();
 
         Assert.Contains(scenario.Logs.SkLookup(LogLevel.Information), line => line.Contains("not socket-activated", StringComparison.Ordinal));
+        Assert.Empty(scenario.Logs.SkLookup(LogLevel.Warning));
         using var dispatcher = scenario.Open();
         Assert.Empty(dispatcher.Destinations());
     }
