@@ -38,8 +38,8 @@ internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, stri
         if (map.ValueSize != Size || map.KeySize != 4)
             return null;
         var value = map.Lookup(Key);
-        if (value is null || BinaryPrimitives.ReadUInt32LittleEndian(value) == 0)
-            return null;
+        if (value is null || value.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+            return null; // Never written.
         var generator = value.AsSpan(48, 32);
         var end = generator.IndexOf((byte)0);
         return new DispatcherMeta(

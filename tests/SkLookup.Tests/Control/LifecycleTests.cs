@@ -99,10 +99,13 @@ public sealed class LifecycleTests
     {
         using var scenario = new Scenario();
         scenario.Close();
-        // Without its pin the link is only held by nothing: deleting it detaches the program.
+        // Without its pin nothing holds the link: deleting it detaches the program (the kernel frees links in a work item, so soon rather than at once).
         File.Delete(Path.Combine(scenario.StatePath, "link"));
         Dispatcher.Unload(scenario.NetNs.Namespace, scenario.BpfFs.Path);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(scenario.BpfFs.Path, "sklookup")));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (scenario.NetNs.Namespace.QueryPrograms().Count > 0 && DateTime.UtcNow < deadline)
+            Thread.Sleep(10);
         Assert.Empty(scenario.NetNs.Namespace.QueryPrograms());
     }
 

@@ -1,0 +1,116 @@
+using SkLookup.Benchmarks.Native;
+
+namespace SkLookup.Benchmarks;
+
+/// <summary>The command line: what to run, how long, and where to write the report.</summary>
+internal sealed record BenchmarkOptions
+{
+    /// <summary>Shorter runs and fewer rounds, for a check that everything works (about 2 minutes).</summary>
+    public bool Quick { get; init; }
+
+    /// <summary>Run the BPF_PROG_TEST_RUN benchmark.</summary>
+    public bool TestRuns { get; init; } = true;
+
+    /// <summary>Run the flood benchmark with sender and receiver on two CPUs (the series' rx pps tables).</summary>
+    public bool TwoCpuFloods { get; init; } = true;
+
+    /// <summary>Run the flood benchmark on one CPU (exact CPU ns per packet).</summary>
+    public bool OneCpuFloods { get; init; } = true;
+
+    /// <summary>The floods to run.</summary>
+    public IReadOnlyList<LookupShape> Shapes { get; init; } = LookupShape.All;
+
+    /// <summary>Where BENCHMARKS.md goes.</summary>
+    public string Output { get; init; } = "BENCHMARKS.md";
+
+    /// <summary>Flood rounds (each runs every configuration once).</summary>
+    public int FloodRounds { get; init; }
+
+    /// <summary>Measured seconds per two-CPU flood run (one-CPU runs take half, at least 1 s).</summary>
+    public double FloodSeconds { get; init; }
+
+    /// <summary>Test-run rounds per case.</summary>
+    public int TestRunRounds { get; init; }
+
+    /// <summary>The CPU the flood sender runs on.</summary>
+    public int SourceCpu { get; init; }
+
+    /// <summary>The CPU that processes the flood, and that runs the test runs.</summary>
+    public int ReceiverCpu { get; init; }
+
+    /// <summary>The command line as given, for the report.</summary>
+    public string CommandLine { get; init; } = "";
+
+    public const string Usage = """
+        usage: SkLookup.Benchmarks [--quick] [--only testruns|floods|two-cpu|one-cpu] [--shapes tcp4,tcp6,udp4,udp6]
+                                   [--rounds N] [--seconds S] [--testrun-rounds N]
+                                   [--source-cpu N] [--receiver-cpu N] [--output PATH]
+          --quick           2 s runs, 3 flood rounds, 7 test-run rounds (about 3 minutes); default: 4 s runs,
+                            5 flood rounds, 15 test-run rounds (about 10 minutes)
+          --only            run one part: the test runs, both floods, or one flood layout
+          --output          where to write the report (default: BENCHMARKS.md in the current directory)
+        Needs root: it creates network namespaces, a veth pair and BPF programs (never in the machine's own namespace).
+        """;
+
+    /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> with a one-line reason.</summary>
+    public static BenchmarkOptions Parse(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var cpus = CpuAffinity.AllowedCpus();
+        var options = new BenchmarkOptions
+        {
+            Quick = quick,
+            FloodRounds = quick ? 3 : 5,
+            FloodSeconds = quick ? 2 : 4,
+            TestRunRounds = quick ? 7 : 15,
+            SourceCpu = cpus[0],
+            ReceiverCpu = cpus[^1],
+            CommandLine = string.Join(' ', WithoutOutput(args)),
+        };
+        for (var i = 0; i < args.Length; i++)
+        {
+            var option = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{option} needs a value");
+            options = option switch
+            {
+                "--quick" => options,
+                "--only" => Value() switch
+                {
+                    "testruns" => options with { TwoCpuFloods = false, OneCpuFloods = false },
+                    "floods" => options with { TestRuns = false },
+                    "two-cpu" => options with { TestRuns = false, OneCpuFloods = false },
+                    "one-cpu" => options with { TestRuns = false, TwoCpuFloods = false },
+                    var other => throw new ArgumentException($"--only takes testruns, floods, two-cpu or one-cpu, not '{other}'"),
+                },
+                "--shapes" => options with { Shapes = Value().Split(',').Select(LookupShape.Parse).ToList() },
+                "--rounds" => options with { FloodRounds = PositiveInt(option, Value()) },
+                "--seconds" => options with { FloodSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
+                "--testrun-rounds" => options with { TestRunRounds = PositiveInt(option, Value()) },
+                "--source-cpu" => options with { SourceCpu = Cpu(cpus, Value()) },
+                "--receiver-cpu" => options with { ReceiverCpu = Cpu(cpus, Value()) },
+                "--output" => options with { Output = Value() },
+                "-h" or "--help" => throw new ArgumentException("help"),
+                var unknown => throw new ArgumentException($"unknown option '{unknown}'"),
+            };
+        }
+        return options;
+    }
+
+    // The report shows the command a person typed; run.sh adds --output itself.
+    private static IEnumerable<string> WithoutOutput(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--output")
+                i++;
+            else
+                yield return args[i];
+        }
+    }
+
+    private static int PositiveInt(string option, string value) =>
+        int.TryParse(value, out var number) && number > 0 ? number : throw new ArgumentException($"{option} takes a positive number, not '{value}'");
+
+    private static int Cpu(IReadOnlyList<int> allowed, string value) =>
+        int.TryParse(value, out var cpu) && allowed.Contains(cpu) ? cpu : throw new ArgumentException($"CPU '{value}' is not one this process may use ({string.Join(',', allowed)})");
+}

@@ -1,0 +1,78 @@
+// The SkLookup benchmarks: per-lookup cost from BPF_PROG_TEST_RUN, and the sk_lookup series' rx pps
+// tables under floods between two private network namespaces. Writes BENCHMARKS.md. Run it through
+// bench/run.sh, which installs what it needs and builds it in Release.
+using SkLookup.Benchmarks;
+using SkLookup.Benchmarks.Flood;
+using SkLookup.Benchmarks.Machine;
+using SkLookup.Benchmarks.Report;
+using SkLookup.Benchmarks.TestRuns;
+
+BenchmarkOptions options;
+try
+{
+    options = BenchmarkOptions.Parse(args);
+}
+catch (ArgumentException exception)
+{
+    if (exception.Message != "help")
+        Console.Error.WriteLine($"benchmarks: {exception.Message}");
+    Console.Error.WriteLine(BenchmarkOptions.Usage);
+    return 2;
+}
+if (Environment.UserName != "root")
+{
+    Console.Error.WriteLine("benchmarks: run as root: they load BPF programs and create network namespaces (sudo bench/run.sh)");
+    return 2;
+}
+
+static void Log(string line) => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+
+var started = DateTimeOffset.UtcNow;
+var clock = System.Diagnostics.Stopwatch.StartNew();
+var machine = MachineInfo.Read();
+Log($"{machine.CpuModel}, {machine.OnlineCpus} CPUs, {machine.MemoryGiB:F1} GiB, {machine.Kernel}; load {machine.LoadAverage}");
+if (options.SourceCpu == options.ReceiverCpu)
+    Log($"only CPU {options.SourceCpu} is available: in the two-CPU floods the sender and the receiver share it, and those numbers mean less");
+
+try
+{
+    TestRunSettings? testRunSettings = null;
+    IReadOnlyList<TestRunCaseResult> testRuns = [];
+    if (options.TestRuns)
+    {
+        testRunSettings = new TestRunSettings(options.ReceiverCpu, options.TestRunRounds,
+            TimeSpan.FromMilliseconds(options.Quick ? 40 : 75), FloodConfigurations.SeriesBindings);
+        Log($"1. per-lookup cost: {LookupCandidates.All.Count} candidate(s), {testRunSettings.Rounds} rounds, pinned to CPU {testRunSettings.Cpu}");
+        testRuns = new TestRunBenchmark(testRunSettings, Log).Run(LookupCandidates.All, options.Shapes);
+    }
+
+    var floods = new List<FloodResults>();
+    var settle = TimeSpan.FromSeconds(0.5);
+    var warmup = TimeSpan.FromSeconds(1);
+    var layouts = new List<FloodSettings>();
+    if (options.TwoCpuFloods)
+        layouts.Add(new FloodSettings(FloodLayout.TwoCpus, options.ReceiverCpu, options.SourceCpu, options.FloodRounds,
+            TimeSpan.FromSeconds(options.FloodSeconds), settle, warmup));
+    if (options.OneCpuFloods)
+        layouts.Add(new FloodSettings(FloodLayout.OneCpu, options.SourceCpu, options.SourceCpu, options.FloodRounds,
+            TimeSpan.FromSeconds(Math.Max(1, options.FloodSeconds / 2)), settle, warmup));
+    foreach (var settings in layouts)
+    {
+        var total = options.Shapes.Count * (settings.Warmup + settings.Rounds * FloodConfigurations.All.Count * (settings.Settle + settings.Duration));
+        Log($"2. floods, {settings.Layout}: {options.Shapes.Count} flood(s) × {FloodConfigurations.All.Count} configurations × {settings.Rounds} rounds of " +
+            $"{settings.Duration.TotalSeconds:F0} s, about {total.TotalMinutes:F1} minutes; sender on CPU {settings.SourceCpu}, receive path on CPU {settings.ReceiverCpu}");
+        floods.Add(new FloodBenchmark(settings, Log).Run(options.Shapes, FloodConfigurations.All));
+    }
+
+    var report = new BenchmarkReport(options, machine, started, clock.Elapsed, MachineInfo.LoadAverageNow(), testRunSettings, testRuns, LookupCandidates.All,
+        floods, FloodConfigurations.All);
+    File.WriteAllText(options.Output, MarkdownReport.Render(report));
+    Log($"wrote {Path.GetFullPath(options.Output)}");
+    return 0;
+}
+catch (Exception exception)
+{
+    Console.Error.WriteLine($"benchmarks: {exception.Message}");
+    Console.Error.WriteLine(exception.StackTrace);
+    return 1;
+}
