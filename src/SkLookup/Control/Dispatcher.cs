@@ -150,7 +150,8 @@ public sealed class Dispatcher : IDisposable
 
     /// <summary>
     /// Sends <paramref name="binding"/>'s traffic to its label. Binding the same thing twice is fine.
-    /// The map entry is written first, then the program is swapped if the bindings' shape changed, so a
+    /// The map entries are written first, then the program learns of the binding: in place, in its probe
+    /// table, when the program's code does not change, and otherwise by swapping in a new program. A
     /// lookup sees the binding either not at all or fully.
     /// </summary>
     /// <exception cref="SteeringException"><see cref="SteeringError.AlreadyExists"/> if another label has the same protocol, prefix and port.</exception>
@@ -189,12 +190,13 @@ public sealed class Dispatcher : IDisposable
         }
         catch
         {
-            // Leave the state as it was: a binding the program does not know of must not linger in the maps.
+            // Undo the map writes. The program may have half-learned the binding, so the write-in-progress
+            // mark stays: the next write (of this instance or the next writer) rebuilds the program.
+            _writesChecked = false;
             bindings.Remove(match);
             map.Delete(key);
             if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
                 SetPortBit(BindingState.ClassOf(match), binding.Port, false);
-            MarkWriteInProgress(false);
             CollectIfUnused(id);
             throw;
         }
@@ -216,13 +218,22 @@ public sealed class Dispatcher : IDisposable
         if (!bindings.Entries.TryGetValue(match, out var id) || !destinations.TryGet(id, out var owner) || owner.Label != binding.Label)
             return false;
         MarkWriteInProgress(true);
-        var shape = bindings.ShapeWith(match, null);
-        if (!DispatcherProgram.TryUpdateInPlace(_program, _attachedFingerprint ?? "", shape, [match], []))
-            Swap(shape);
-        BindingMap(binding.Family).Delete(BindingKey.Encode(match));
-        bindings.Remove(match);
-        if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
-            SetPortBit(BindingState.ClassOf(match), binding.Port, false);
+        try
+        {
+            var shape = bindings.ShapeWith(match, null);
+            if (!DispatcherProgram.TryUpdateInPlace(_program, _attachedFingerprint ?? "", shape, [match], []))
+                Swap(shape);
+            BindingMap(binding.Family).Delete(BindingKey.Encode(match));
+            bindings.Remove(match);
+            if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
+                SetPortBit(BindingState.ClassOf(match), binding.Port, false);
+        }
+        catch
+        {
+            // The mark stays, so the next write rebuilds the program from the binding maps.
+            _writesChecked = false;
+            throw;
+        }
         MarkWriteInProgress(false);
         CollectIfUnused(id);
         return true;
@@ -701,21 +712,21 @@ public sealed class Dispatcher : IDisposable
     {
         var destinations = DestinationsTable();
         var ids = new Dictionary<BindingMatch, uint>(desired.Count);
-        var count4 = 0;
-        foreach (var (match, binding) in desired)
-        {
-            ids[match] = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
-            if (binding.Family == Family.IPv4)
-                count4++;
-        }
-        if (count4 > DispatcherLayout.MaxBindings || desired.Count - count4 > DispatcherLayout.MaxBindings)
-            throw new SteeringException(SteeringError.CapacityExceeded,
-                $"the set has {count4} IPv4 and {desired.Count - count4} IPv6 bindings; each family holds at most {DispatcherLayout.MaxBindings}");
-
         var newMaps = new Dictionary<string, BpfMap>();
         BpfProgram? program = null;
         try
         {
+            var count4 = 0;
+            foreach (var (match, binding) in desired)
+            {
+                ids[match] = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
+                if (binding.Family == Family.IPv4)
+                    count4++;
+            }
+            if (count4 > DispatcherLayout.MaxBindings || desired.Count - count4 > DispatcherLayout.MaxBindings)
+                throw new SteeringException(SteeringError.CapacityExceeded,
+                    $"the set has {count4} IPv4 and {desired.Count - count4} IPv6 bindings; each family holds at most {DispatcherLayout.MaxBindings}");
+
             newMaps[DispatcherLayout.Bindings4.Name] = BpfMap.Create(DispatcherLayout.Bindings4);
             newMaps[DispatcherLayout.Bindings6.Name] = BpfMap.Create(DispatcherLayout.Bindings6);
             newMaps[DispatcherLayout.Ports.Name] = BpfMap.Create(DispatcherLayout.Ports);
@@ -735,17 +746,14 @@ public sealed class Dispatcher : IDisposable
             program?.Dispose();
             foreach (var map in newMaps.Values)
                 map.Dispose();
-            // Destinations created for the new set are unused now.
-            var bindings = BindingsState();
-            foreach (var (_, id) in ids)
-                if (!bindings.IsUsed(id))
-                    CollectIfUnused(id);
+            // Destinations created for the new set are unused: the old set is still the one in place.
+            foreach (var id in ids.Values)
+                CollectIfUnused(id);
             throw;
         }
-        var current = BindingsState();
+        // Destinations only the old set used go now that no program can reach them.
         foreach (var (_, id) in destinations.All.ToList())
-            if (!current.IsUsed(id))
-                CollectIfUnused(id);
+            CollectIfUnused(id);
     }
 
     // ---------------------------------------------------------------- upgrade

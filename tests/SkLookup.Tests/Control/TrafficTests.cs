@@ -44,6 +44,38 @@ public sealed class TrafficTests
     }
 
     [Fact]
+    public void RealConnectionsFollowThePrecedence()
+    {
+        using var scenario = new Scenario();
+        scenario.NetNs.AddLocalRoute("192.0.2.0/24");
+        scenario.NetNs.AddLocalRoute("198.51.100.0/24");
+        var sockets = new[] { "host", "net24", "wide", "anyport" }
+            .Select((label, i) => (label, socket: scenario.NetNs.Listen(new IPEndPoint(IPAddress.Loopback, 9000 + i)))).ToList();
+        try
+        {
+            foreach (var (label, socket) in sockets)
+                scenario.D.RegisterSocket(label, socket);
+            scenario.D.AddBinding(Scenario.B("host", "tcp", "192.0.2.7", "80"));
+            scenario.D.AddBinding(Scenario.B("net24", "tcp", "192.0.2.0/24", "80"));
+            scenario.D.AddBinding(Scenario.B("anyport", "tcp", "192.0.2.0/24", "any"));
+            scenario.D.AddBinding(Scenario.B("wide", "tcp", "192.0.0.0/16", "80"));
+            var listeners = sockets.Select(s => s.socket).ToArray();
+            string Receiver(string destination) => sockets[Traffic.ConnectAndFindAcceptor(scenario.NetNs, IPEndPoint.Parse(destination), listeners)].label;
+            Assert.Equal("host", Receiver("192.0.2.7:80"));       // the longest prefix
+            Assert.Equal("net24", Receiver("192.0.2.8:80"));      // a specific port beats any port on an equal prefix
+            Assert.Equal("anyport", Receiver("192.0.2.8:8080"));
+            Assert.Equal("anyport", Receiver("192.0.2.7:81"));    // the /32 is for port 80 only
+            var refused = Assert.Throws<SocketException>(() => Receiver("198.51.100.1:80")); // nothing bound there, nothing listening
+            Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+        }
+        finally
+        {
+            foreach (var (_, socket) in sockets)
+                socket.Dispose();
+        }
+    }
+
+    [Fact]
     public void DropsWithoutSocketAndFallsThroughWhenAsked()
     {
         using var scenario = new Scenario();
