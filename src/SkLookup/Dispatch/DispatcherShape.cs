@@ -35,7 +35,8 @@ public sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>
 /// <summary>The size of a family's probe table (2^<paramref name="Bits"/> slots) and the slots that are in use, by index.</summary>
 /// <param name="Bits">The table holds 2^Bits slots.</param>
 /// <param name="Slots">The occupied slots: index to slot bytes.</param>
-public sealed record ProbeTableLayout(int Bits, IReadOnlyDictionary<uint, byte[]> Slots);
+/// <param name="Prefilter">The <see cref="AddressPrefilter"/> masks, one per bucket.</param>
+public sealed record ProbeTableLayout(int Bits, IReadOnlyDictionary<uint, byte[]> Slots, ulong[] Prefilter);
 
 /// <summary>
 /// What the generated dispatcher is specialised to: for each traffic class that has bindings, either the
@@ -48,7 +49,7 @@ public sealed class DispatcherShape
     public const int InlineLimit = 512;
 
     /// <summary>Changes whenever the generator emits different code for the same shape.</summary>
-    public const string GeneratorVersion = "sk_dispatcher/3";
+    public const string GeneratorVersion = "sk_dispatcher/4";
 
     private DispatcherShape(IReadOnlyList<ClassShape> classes, int inlineLimit, IReadOnlyDictionary<Family, ProbeTableLayout> tables)
     {
@@ -87,6 +88,7 @@ public sealed class DispatcherShape
         }
         var classes = new List<ClassShape>();
         var hashed = new Dictionary<Family, List<(byte[] Key, uint DestinationId)>>();
+        var hashedMatches = new Dictionary<Family, List<BindingMatch>>();
         foreach (var trafficClass in TrafficClasses.All)
         {
             if (!byClass.TryGetValue(trafficClass, out var list))
@@ -100,9 +102,13 @@ public sealed class DispatcherShape
             var probes = new SortedSet<HashProbe>(Comparer<HashProbe>.Create(CompareProbes));
             var family = trafficClass.Family();
             if (!hashed.TryGetValue(family, out var keys))
+            {
                 hashed[family] = keys = [];
+                hashedMatches[family] = [];
+            }
             foreach (var entry in list)
             {
+                hashedMatches[family].Add(entry.Match);
                 probes.Add(new HashProbe(entry.Match.Prefix.PrefixLength, entry.Match.Port != 0));
                 keys.Add((BindingKey.Encode(entry.Match), entry.DestinationId));
             }
@@ -112,7 +118,7 @@ public sealed class DispatcherShape
         foreach (var (family, keys) in hashed)
         {
             var (bits, slots) = ProbeTable.Place(family, keys);
-            tables[family] = new ProbeTableLayout(bits, slots);
+            tables[family] = new ProbeTableLayout(bits, slots, AddressPrefilter.Build(family, hashedMatches[family]));
         }
         return new DispatcherShape(classes, inlineLimit, tables);
     }
