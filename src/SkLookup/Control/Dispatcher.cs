@@ -247,7 +247,7 @@ public sealed partial class Dispatcher : IDisposable
         var result = new List<Binding>(entries.Count);
         foreach (var (match, id) in entries)
             result.Add(ToBinding(match, id, destinations));
-        return (IReadOnlyList<Binding>)PrecedenceSort.Sort(result);
+        return (IReadOnlyList<Binding>)BindingTable.Sort(result);
     });
 
     /// <summary>
@@ -273,7 +273,7 @@ public sealed partial class Dispatcher : IDisposable
         foreach (var binding in desired.Values)
             if (!current.Remove(binding))
                 added.Add(binding);
-        var diff = new BindingsDiff(PrecedenceSort.Sort(added), PrecedenceSort.Sort([.. current]));
+        var diff = new BindingsDiff(BindingTable.Sort(added), BindingTable.Sort([.. current]));
         if (dryRun || diff.IsEmpty)
             return diff;
         ReplaceAll(desired);
