@@ -85,7 +85,7 @@ public static class DispatcherProgram
         {
             BpfMap? Table(Family family)
             {
-                if (!shape.Tables.ContainsKey(family))
+                if (!shape.HashedFamilies.Contains(family))
                     return null; // The family's classes are decision trees: the fingerprint covers them.
                 if (!tables.TryGetValue(family, out var table))
                 {
