@@ -63,7 +63,7 @@ public sealed class ReuseportProgramTests
         // sk_lookup selects "first" without BPF_SK_LOOKUP_F_NO_REUSEPORT, so its group decides.
         using var sockets = BpfMap.Create(new MapSpec { Name = "sockets", Type = MapType.SockMap, KeySize = 4, ValueSize = 8, MaxEntries = 1 });
         sockets.UpdateSocket(Keys.U32(0), first);
-        using var lookup = BpfProgram.Load(SkLookupAssignKeyZero(), new Dictionary<string, BpfMap> { ["sockets"] = sockets });
+        using var lookup = BpfProgram.Load(TestPrograms.AssignFromSockMap("assign_group"), new Dictionary<string, BpfMap> { ["sockets"] = sockets });
         using var link = NetNsLink.Attach(lookup, netns.Namespace);
 
         var acceptor = Traffic.ConnectAndFindAcceptor(netns, new IPEndPoint(IPAddress.Loopback, 7402), first, second, bystander);
@@ -115,15 +115,4 @@ public sealed class ReuseportProgramTests
         Assert.Contains("only SK_REUSEPORT and socket filter programs", error.Message);
     }
 
-    private static ProgramSpec SkLookupAssignKeyZero() => new Assembler()
-        .Mov(R6, R1)
-        .Store(Size.Word, R10, -4, 0)
-        .LoadMapPointer(R1, "sockets").Mov(R2, R10).Add(R2, -4)
-        .Call(HelperFunction.MapLookupElem)
-        .JumpIf(R0, JumpOp.Equal, 0, "pass")
-        .Mov(R7, R0)
-        .Mov(R1, R6).Mov(R2, R7).Mov(R3, 0).Call(HelperFunction.SkAssign)
-        .Mov(R1, R7).Call(HelperFunction.SkRelease)
-        .Label("pass").Return(SkAction.Pass)
-        .Build("assign_group");
 }

@@ -13,18 +13,6 @@ public sealed class TestRunTests
     private static readonly SkLookupTestInput s_tcpToPort80 =
         new(ProtocolType.Tcp, new IPEndPoint(IPAddress.Parse("198.51.100.7"), 40000), new IPEndPoint(IPAddress.Parse("192.0.2.1"), 80));
 
-    /// <summary>Selects the socket at key 0 of "sockets" and returns <paramref name="verdict"/>.</summary>
-    private static ProgramSpec AssignFromSockMap(SkAction verdict) => new Assembler()
-        .Mov(R6, R1)
-        .Store(Size.Word, R10, -4, 0)
-        .LoadMapPointer(R1, "sockets").Mov(R2, R10).Add(R2, -4)
-        .Call(HelperFunction.MapLookupElem)
-        .JumpIf(R0, JumpOp.Equal, 0, "out")
-        .Mov(R7, R0)
-        .Mov(R1, R6).Mov(R2, R7).Mov(R3, 0).Call(HelperFunction.SkAssign)
-        .Mov(R1, R7).Call(HelperFunction.SkRelease)
-        .Label("out").Return(verdict)
-        .Build("assign_first");
 
     [Theory]
     [InlineData(SkAction.Pass)]
@@ -50,7 +38,7 @@ public sealed class TestRunTests
         using var target = protocol == ProtocolType.Tcp ? netns.Listen(local) : netns.BindUdp(local);
         using var sockets = BpfMap.Create(new MapSpec { Name = "sockets", Type = MapType.SockMap, KeySize = 4, ValueSize = 8, MaxEntries = 1 });
         sockets.UpdateSocket(Keys.U32(0), target);
-        using var program = BpfProgram.Load(AssignFromSockMap(SkAction.Pass), new Dictionary<string, BpfMap> { ["sockets"] = sockets });
+        using var program = BpfProgram.Load(TestPrograms.AssignFromSockMap("assign_first", SkAction.Pass), new Dictionary<string, BpfMap> { ["sockets"] = sockets });
         var source = IPAddress.Parse(destination).AddressFamily == AddressFamily.InterNetwork ? "198.51.100.7" : "2001:db8::99";
 
         var result = program.TestRun(new SkLookupTestInput(protocol, new IPEndPoint(IPAddress.Parse(source), 40000), new IPEndPoint(IPAddress.Parse(destination), 80)));
@@ -66,7 +54,7 @@ public sealed class TestRunTests
         using var target = netns.Listen(new IPEndPoint(IPAddress.Loopback, 7301));
         using var sockets = BpfMap.Create(new MapSpec { Name = "sockets", Type = MapType.SockMap, KeySize = 4, ValueSize = 8, MaxEntries = 1 });
         sockets.UpdateSocket(Keys.U32(0), target);
-        using var program = BpfProgram.Load(AssignFromSockMap(SkAction.Drop), new Dictionary<string, BpfMap> { ["sockets"] = sockets });
+        using var program = BpfProgram.Load(TestPrograms.AssignFromSockMap("assign_first", SkAction.Drop), new Dictionary<string, BpfMap> { ["sockets"] = sockets });
 
         var result = program.TestRun(s_tcpToPort80);
 
