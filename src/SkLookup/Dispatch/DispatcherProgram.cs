@@ -9,9 +9,12 @@ namespace SkLookup.Dispatch;
 /// <summary>
 /// Generates the dispatcher: the sk_lookup program that matches a packet against the bindings and
 /// hands it to its destination's socket. The code is specialised to a <see cref="DispatcherShape"/>:
-/// classes without bindings cost one compare, small classes are straight-line compares, and large
-/// ones probe a hash map once per prefix length present, skipping every specific-port probe when
-/// the ports map says that the packet's port has none.
+/// a traffic class without bindings costs one compare; a small class is compiled into decision trees
+/// (a binary search over port and address words per prefix length); a large one probes its family's
+/// <see cref="ProbeTable"/> once per prefix length present, after the <see cref="AddressPrefilter"/>
+/// and the ports map have ruled out the probes that cannot match. Kernel helper calls are the dominant
+/// cost (each call and return is expensive under return-stack mitigations), so matching makes none:
+/// array lookups are inlined by the verifier, and the only calls are the three that a redirect needs.
 /// </summary>
 public static class DispatcherProgram
 {
