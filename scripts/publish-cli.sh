@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the sklookup tool in its shipping forms, under artifacts/cli/:
+#   nupkg/SkLookup.Cli.VERSION.nupkg   a dotnet tool:
+#                                       dotnet tool install -g --add-source artifacts/cli/nupkg SkLookup.Cli
+#   RID/sklookup                        one self-contained file (needs no .NET on the target)
+#   RID-aot/sklookup                    native AOT, only with --aot (needs clang, or gcc with --aot-gcc, and zlib)
+# RID defaults to this machine's (linux-x64 or linux-arm64); pass -r RID to choose.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+project=src/SkLookup.Cli/SkLookup.Cli.csproj
+out=artifacts/cli
+rid=""
+aot=0
+linker=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -r) rid="$2"; shift 2 ;;
+    --aot) aot=1; shift ;;
+    --aot-gcc) aot=1; linker=gcc; shift ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "publish-cli.sh: unknown argument '$1'; see --help" >&2; exit 2 ;;
+  esac
+done
+if [ -z "$rid" ]; then
+  case "$(uname -m)" in
+    x86_64) rid=linux-x64 ;;
+    aarch64) rid=linux-arm64 ;;
+    *) echo "publish-cli.sh: unknown machine $(uname -m); pass -r RID" >&2; exit 2 ;;
+  esac
+fi
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+echo "== dotnet tool package"
+dotnet pack "$project" -c Release -o "$out/nupkg" --nologo -v quiet
+
+echo "== single file ($rid)"
+# The apphost is named after the assembly (SkLookup.Cli); users type sklookup, so it is renamed.
+dotnet publish "$project" -c Release -r "$rid" --self-contained -p:PublishSingleFile=true \
+  -p:PublishTrimmed=true -p:EnableCompressionInSingleFile=true -p:DebugType=none -o "$out/$rid.tmp" --nologo -v quiet
+rm -rf "$out/$rid"; mkdir -p "$out/$rid"
+mv "$out/$rid.tmp/SkLookup.Cli" "$out/$rid/sklookup"
+rm -rf "$out/$rid.tmp"
+
+if [ "$aot" = 1 ]; then
+  echo "== native AOT ($rid)"
+  extra=()
+  [ -n "$linker" ] && extra+=("-p:CppCompilerAndLinker=$linker")
+  dotnet publish "$project" -c Release -r "$rid" -p:PublishAot=true -p:DebugType=none "${extra[@]}" \
+    -o "$out/$rid-aot.tmp" --nologo -v quiet
+  rm -rf "$out/$rid-aot"; mkdir -p "$out/$rid-aot"
+  mv "$out/$rid-aot.tmp/SkLookup.Cli" "$out/$rid-aot/sklookup"
+  rm -rf "$out/$rid-aot.tmp"
+fi
+
+echo "== built"
+find "$out" -maxdepth 2 -type f \( -name '*.nupkg' -o -name sklookup \) -exec ls -lh {} \; | awk '{print $5, $9}'
