@@ -32,6 +32,12 @@ internal sealed record BenchmarkOptions
     /// <summary>Test-run rounds per case.</summary>
     public int TestRunRounds { get; init; }
 
+    /// <summary>About how long one test-run measurement takes, in ms.</summary>
+    public int TestRunMilliseconds { get; init; }
+
+    /// <summary>The binding counts to measure candidates at (null: each candidate's own); candidates without bindings always run.</summary>
+    public IReadOnlySet<int>? BindingCounts { get; init; }
+
     /// <summary>The CPU the flood sender runs on.</summary>
     public int SourceCpu { get; init; }
 
@@ -43,10 +49,11 @@ internal sealed record BenchmarkOptions
 
     public const string Usage = """
         usage: SkLookup.Benchmarks [--quick] [--only testruns|floods|two-cpu|one-cpu] [--shapes tcp4,tcp6,udp4,udp6]
-                                   [--rounds N] [--seconds S] [--testrun-rounds N]
+                                   [--rounds N] [--seconds S] [--testrun-rounds N] [--bindings 1,200,...]
                                    [--source-cpu N] [--receiver-cpu N] [--output PATH]
-          --quick           2 s runs, 3 flood rounds, 7 test-run rounds (about 3 minutes); default: 4 s runs,
-                            5 flood rounds, 15 test-run rounds (about 10 minutes)
+          --quick           2 s runs, 3 flood rounds, 5 test-run rounds of 15 ms; default: 4 s runs,
+                            5 flood rounds, 9 test-run rounds of 30 ms
+          --bindings        measure the test-run candidates only at these binding counts (default: 1,200,10000,100000,1000000)
           --only            run one part: the test runs, both floods, or one flood layout
           --output          where to write the report (default: BENCHMARKS.md in the current directory)
         Needs root: it creates network namespaces, a veth pair and BPF programs (never in the machine's own namespace).
@@ -62,7 +69,8 @@ internal sealed record BenchmarkOptions
             Quick = quick,
             FloodRounds = quick ? 3 : 5,
             FloodSeconds = quick ? 2 : 4,
-            TestRunRounds = quick ? 7 : 15,
+            TestRunRounds = quick ? 5 : 9,
+            TestRunMilliseconds = quick ? 15 : 30,
             SourceCpu = cpus[0],
             ReceiverCpu = cpus[^1],
             CommandLine = string.Join(' ', WithoutOutput(args)),
@@ -86,6 +94,7 @@ internal sealed record BenchmarkOptions
                 "--rounds" => options with { FloodRounds = PositiveInt(option, Value()) },
                 "--seconds" => options with { FloodSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--testrun-rounds" => options with { TestRunRounds = PositiveInt(option, Value()) },
+                "--bindings" => options with { BindingCounts = Value().Split(',').Select(count => PositiveInt(option, count.Replace("_", ""))).ToHashSet() },
                 "--source-cpu" => options with { SourceCpu = Cpu(cpus, Value()) },
                 "--receiver-cpu" => options with { ReceiverCpu = Cpu(cpus, Value()) },
                 "--output" => options with { Output = Value() },

@@ -40,10 +40,10 @@ try
     IReadOnlyList<TestRunCaseResult> testRuns = [];
     if (options.TestRuns)
     {
-        testRunSettings = new TestRunSettings(options.ReceiverCpu, options.TestRunRounds,
-            TimeSpan.FromMilliseconds(options.Quick ? 40 : 75), FloodConfigurations.SeriesBindings);
+        testRunSettings = new TestRunSettings(options.ReceiverCpu, options.TestRunRounds, TimeSpan.FromMilliseconds(options.TestRunMilliseconds));
         Log($"1. per-lookup cost: {LookupCandidates.All.Count} candidate(s), {testRunSettings.Rounds} rounds, pinned to CPU {testRunSettings.Cpu}");
-        testRuns = new TestRunBenchmark(testRunSettings, Log).Run(LookupCandidates.All, options.Shapes);
+        testRuns = new TestRunBenchmark(testRunSettings, Log).Run(LookupCandidates.All, options.Shapes,
+            count => count == 0 || options.BindingCounts is null || options.BindingCounts.Contains(count));
     }
 
     var floods = new List<FloodResults>();

@@ -23,7 +23,7 @@ internal static class MarkdownReport
         Machine(text, report);
         Summary(text, report);
         if (report.TestRunSettings is not null)
-            TestRuns(text, report);
+            TestRunSection.Render(text, report);
         if (report.Floods.Count > 0)
             Floods(text, report);
         NotDone(text);
@@ -89,44 +89,11 @@ internal static class MarkdownReport
         text.AppendLine($"| kernel (`uname -srv`) | {machine.Kernel} |");
         text.AppendLine($"| runtime | {machine.DotNet} |");
         text.AppendLine($"| load average (1, 5, 15 min) | {machine.LoadAverage} at the start, {report.LoadAverageAtEnd} at the end |");
+        text.AppendLine($"| `{MachineInfo.ReturnStackMitigationFile}` | {machine.ReturnStackMitigation} |");
         text.AppendLine();
         text.AppendLine("The load average shows other work on the machine while the benchmark ran; such work competes for the same two CPUs " +
                         "and is the main source of the spread below. Hardware performance counters are not available in this VM, so the series' " +
                         "`perf` cpu-cycles tables cannot be reproduced; CPU cost comes from `/proc/stat` and the scheduler's per-thread accounting instead.");
-        text.AppendLine();
-    }
-
-    private static void TestRuns(StringBuilder text, BenchmarkReport report)
-    {
-        var settings = report.TestRunSettings!;
-        text.AppendLine("## 1. Per-lookup cost (BPF_PROG_TEST_RUN)");
-        text.AppendLine();
-        text.AppendLine("**Method.** Each candidate program runs in `BPF_PROG_TEST_RUN` on a synthetic sk_lookup context with a large repeat " +
-                        $"(calibrated so that one measurement takes about {settings.TargetMeasurement.TotalMilliseconds:F0} ms), alternating with a " +
-                        "no-op program that returns `SK_PASS` (no-op, candidate, no-op, candidate, ...) in the same process, " +
-                        $"pinned to CPU {settings.Cpu} with `sched_setaffinity`. After one unrecorded warm-up pair, {settings.Rounds} rounds are recorded. " +
-                        "The cost of a lookup is the median of the candidate minus the median of the no-op, both as the kernel reports them " +
-                        "(mean ns per run, integer, with time spent rescheduled excluded); the no-op absorbs the test run's own fixed cost. " +
-                        "The spread is that of the per-round differences (candidate minus the no-op of the same round). " +
-                        "The wall-clock column measures the same difference around the syscall instead: finer resolution, but it counts time the " +
-                        "thread was preempted by other work, so on a busy machine it is higher. Before measuring, each case is run once and its " +
-                        "verdict and selected socket are checked.");
-        text.AppendLine();
-        text.AppendLine("Candidates:");
-        foreach (var candidate in report.Candidates)
-            text.AppendLine($"- `{candidate.Name}`: {candidate.Description}. Loaded with {settings.BindingsCount} bindings.");
-        text.AppendLine("  A *hit* looks up the steered binding's address and port (one trie lookup, SOCKMAP lookup, `bpf_sk_assign`); " +
-                        "a *miss* looks up a port no binding covers (two trie lookups, then `SK_PASS`).");
-        text.AppendLine();
-        text.AppendLine("| candidate | lookup | case | Δ ns/lookup (median − no-op median) | per-round Δ min–max | per-round Δ IQR | candidate median ns | no-op median ns | wall-clock Δ ns | repeat | rounds |");
-        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var result in report.TestRuns)
-        {
-            var delta = result.PerRoundKernelDelta;
-            text.AppendLine($"| {result.Candidate} | {result.Shape} | {result.Case} | **{result.DeltaKernelNs:F1}** | {delta.Min:F0}–{delta.Max:F0} | " +
-                            $"{delta.LowerQuartile:F1}–{delta.UpperQuartile:F1} | {result.CandidateKernel.Median:F1} | {result.NoOpKernel.Median:F1} | " +
-                            $"{result.DeltaWallNs:F1} | {result.Repeat:N0} | {result.Rounds} |");
-        }
         text.AppendLine();
     }
 
