@@ -15,4 +15,5 @@ internal sealed record BenchmarkReport(
     IReadOnlyList<TestRunCaseResult> TestRuns,
     IReadOnlyList<ILookupCandidate> Candidates,
     IReadOnlyList<FloodResults> Floods,
-    IReadOnlyList<FloodConfiguration> FloodConfigurations);
+    IReadOnlyList<FloodConfiguration> FloodConfigurations,
+    IReadOnlyList<FloodResults> AnyPortFloods);
