@@ -2,6 +2,7 @@
 // tables under floods between two private network namespaces. Writes BENCHMARKS.md. Run it through
 // bench/run.sh, which installs what it needs and builds it in Release.
 using SkLookup.Benchmarks;
+using SkLookup.Benchmarks.ControlPlane;
 using SkLookup.Benchmarks.Flood;
 using SkLookup.Benchmarks.Machine;
 using SkLookup.Benchmarks.Report;
@@ -75,8 +76,15 @@ try
         }
     }
 
+    ControlPlaneResults? controlPlane = null;
+    if (options.ControlPlane)
+    {
+        Log("3. control plane: apply 1,000, 100,000 and 1,000,000 bindings; one sklookup bind per form of the tool");
+        controlPlane = new ControlPlaneBenchmark(Environment.CurrentDirectory, options.Quick, Log).Run();
+    }
+
     var report = new BenchmarkReport(options, machine, started, clock.Elapsed, MachineInfo.LoadAverageNow(), testRunSettings, testRuns, LookupCandidates.All,
-        floods, FloodConfigurations.All, anyPortFloods);
+        floods, FloodConfigurations.All, anyPortFloods, controlPlane);
     File.WriteAllText(options.Output, MarkdownReport.Render(report));
     Log($"wrote {Path.GetFullPath(options.Output)}");
     return 0;

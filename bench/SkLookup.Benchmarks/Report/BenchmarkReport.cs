@@ -1,3 +1,4 @@
+using SkLookup.Benchmarks.ControlPlane;
 using SkLookup.Benchmarks.Flood;
 using SkLookup.Benchmarks.Machine;
 using SkLookup.Benchmarks.TestRuns;
@@ -16,4 +17,5 @@ internal sealed record BenchmarkReport(
     IReadOnlyList<ILookupCandidate> Candidates,
     IReadOnlyList<FloodResults> Floods,
     IReadOnlyList<FloodConfiguration> FloodConfigurations,
-    IReadOnlyList<FloodResults> AnyPortFloods);
+    IReadOnlyList<FloodResults> AnyPortFloods,
+    ControlPlaneResults? ControlPlane);
