@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
-dotnet run --project samples/RedirectWeb -c Release
+dotnet run --project src/SkLookup.Cli -c Release -- demo

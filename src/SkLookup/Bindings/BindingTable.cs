@@ -32,12 +32,8 @@ public static class BindingTable
     }
 
     /// <summary>Sorts most specific first: longer prefixes, then specific ports before any port; then by protocol, address, port and label.</summary>
-    public static List<Binding> Sort(IEnumerable<Binding> bindings)
-    {
-        var sorted = bindings.ToList();
-        sorted.Sort(ComparePrecedence);
-        return sorted;
-    }
+    public static List<Binding> Sort(IEnumerable<Binding> bindings) =>
+        PrecedenceSort.Sort(bindings as IReadOnlyList<Binding> ?? bindings.ToList());
 
     /// <summary>Negative when <paramref name="a"/> takes precedence over <paramref name="b"/>.</summary>
     public static int ComparePrecedence(Binding a, Binding b)

@@ -3,8 +3,9 @@ using SkLookup.Bpf;
 namespace SkLookup.Dispatch;
 
 /// <summary>
-/// The dispatcher's maps: what each holds, and its shape. The control plane pins them in the state
-/// directory; the generated program reads them. <see cref="Version"/> changes whenever a map's shape or
+/// The dispatcher's pinned maps: what each holds, and its shape. The control plane pins them in the
+/// state directory. The binding maps are the record of every binding; the program reads the others,
+/// plus the probe tables and prefilters it owns (<see cref="ProbeTable"/>, <see cref="AddressPrefilter"/>). <see cref="Version"/> changes whenever a map's shape or
 /// meaning changes, so that an upgrade knows to migrate.
 /// </summary>
 public static class DispatcherLayout
@@ -18,14 +19,14 @@ public static class DispatcherLayout
     /// <summary>The most bindings per family.</summary>
     public const uint MaxBindings = 1 << 21;
 
-    /// <summary>IPv4 bindings: <see cref="BindingKey"/> (8 bytes) to a destination id (u32).</summary>
+    /// <summary>The record of IPv4 bindings: <see cref="BindingKey"/> (8 bytes) to a destination id (u32). The program reads their compiled form.</summary>
     public static readonly MapSpec Bindings4 = new()
     {
         Name = "sk_bind4", Type = MapType.Hash, KeySize = BindingKey.SizeV4, ValueSize = 4,
         MaxEntries = MaxBindings, Flags = MapFlags.NoPrealloc,
     };
 
-    /// <summary>IPv6 bindings: <see cref="BindingKey"/> (20 bytes) to a destination id (u32).</summary>
+    /// <summary>The record of IPv6 bindings: <see cref="BindingKey"/> (20 bytes) to a destination id (u32). The program reads their compiled form.</summary>
     public static readonly MapSpec Bindings6 = new()
     {
         Name = "sk_bind6", Type = MapType.Hash, KeySize = BindingKey.SizeV6, ValueSize = 4,
@@ -59,8 +60,8 @@ public static class DispatcherLayout
         Name = "sk_dest_opts", Type = MapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = MaxDestinations,
     };
 
-    /// <summary>Every map the dispatcher program reads, by name.</summary>
-    public static IReadOnlyList<MapSpec> ProgramMaps { get; } = [Bindings4, Bindings6, Ports, Sockets, Metrics, DestinationOptions];
+    /// <summary>Every pinned map of this layout: the binding records and the maps the program reads.</summary>
+    public static IReadOnlyList<MapSpec> PinnedMaps { get; } = [Bindings4, Bindings6, Ports, Sockets, Metrics, DestinationOptions];
 }
 
 /// <summary>Options of a destination, stored in <see cref="DispatcherLayout.DestinationOptions"/>.</summary>

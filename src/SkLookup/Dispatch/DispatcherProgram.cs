@@ -21,8 +21,9 @@ public static class DispatcherProgram
     // Registers that live across helper calls (R6-R9 are callee-saved).
     private const Register Context = R6, Port = R7, Address4 = R8, DestinationId = R8, Counters = R9, Socket = R7, AssignResult = R8, ProbeStep = R9;
 
-    // Stack: the IPv4 key at fp-8, the IPv6 key at fp-24 (their paths never meet), a u32 array key at fp-32.
-    private const short Key4 = -8, Key6 = -24, ScratchKey = -32;
+    // Stack: the IPv4 key at fp-8, the IPv6 key at fp-24 (their paths never meet), a u32 array key at
+    // fp-32, and the address prefilter's mask at fp-40.
+    private const short Key4 = -8, Key6 = -24, ScratchKey = -32, FilterMask = -40;
 
     /// <summary>Generates the program for <paramref name="shape"/>.</summary>
     public static ProgramSpec Generate(DispatcherShape shape)
@@ -56,6 +57,9 @@ public static class DispatcherProgram
                 var table = ProbeTable.Create(family, layout.Bits, new Dictionary<uint, byte[]>(layout.Slots));
                 tables.Add(table);
                 all[ProbeTable.MapName(family)] = table;
+                var filter = AddressPrefilter.Create(family, layout.Prefilter);
+                tables.Add(filter);
+                all[AddressPrefilter.MapName(family)] = filter;
             }
             return BpfProgram.Load(spec, all);
         }
@@ -81,7 +85,7 @@ public static class DispatcherProgram
         {
             BpfMap? Table(Family family)
             {
-                if (!shape.Tables.ContainsKey(family))
+                if (!shape.HashedFamilies.Contains(family))
                     return null; // The family's classes are decision trees: the fingerprint covers them.
                 if (!tables.TryGetValue(family, out var table))
                 {
@@ -100,7 +104,13 @@ public static class DispatcherProgram
             foreach (var (match, id) in added)
             {
                 var family = FamilyOf(match);
-                if (Table(family) is { } table && !ProbeTable.TryInsert(table, family, BindingKey.Encode(match), id))
+                if (Table(family) is not { } table)
+                    continue;
+                using var filter = ProgramMapIds.OpenByName(program, AddressPrefilter.MapName(family))
+                    ?? throw new SteeringException(SteeringError.DamagedState, $"the dispatcher program has no {AddressPrefilter.MapName(family)} map: run upgrade");
+                // The filter first: a lookup that sees the bit before the key finds nothing, as before the insert.
+                AddressPrefilter.Add(filter, family, match);
+                if (!ProbeTable.TryInsert(table, family, BindingKey.Encode(match), id))
                     return false;
             }
             return true;
@@ -150,6 +160,7 @@ public static class DispatcherProgram
             return;
         }
 
+        EmitPrefilter(asm, family);
         var anyOnly = $"{shape.Class}_any_only";
         if (shape.HasSpecificPortProbes)
         {
@@ -174,6 +185,29 @@ public static class DispatcherProgram
         asm.Jump("pass");
     }
 
+    /// <summary>Loads the address prefilter's mask for the destination into the stack slot at <see cref="FilterMask"/>; an empty mask is a miss.</summary>
+    private static void EmitPrefilter(Assembler asm, Family family)
+    {
+        if (family == Family.IPv4)
+        {
+            asm.Mov32(R1, Address4).Alu32(AluOp.And, R1, 0xffff);
+        }
+        else
+        {
+            asm.Load(Size.Word, R1, Context, SkLookupContext.LocalIp6)
+               .LoadImm64(R2, unchecked((long)ProbeTable.Multiplier))
+               .Alu(AluOp.Mul, R1, R2)
+               .Alu(AluOp.RightShift, R1, 48);
+        }
+        asm.Store(Size.Word, R10, ScratchKey, R1)
+           .LoadMapPointer(R1, AddressPrefilter.MapName(family)).Mov(R2, R10).Add(R2, ScratchKey)
+           .Call(HelperFunction.MapLookupElem)
+           .JumpIf(R0, JumpOp.Equal, 0, "pass")
+           .Load(Size.DoubleWord, R1, R0, 0)
+           .JumpIf(R1, JumpOp.Equal, 0, "pass")
+           .Store(Size.DoubleWord, R10, FilterMask, R1);
+    }
+
     private static void EmitProbes(Assembler asm, DispatcherShape dispatcher, ClassShape shape, IEnumerable<HashProbe> probes, string path)
     {
         var family = shape.Class.Family();
@@ -185,6 +219,11 @@ public static class DispatcherProgram
         foreach (var probe in probes)
         {
             var tail = (int)BindingKey.Tail(0, shape.Class.Protocol(), probe.PrefixLength);
+            var skip = $"{shape.Class}_{path}{probeIndex}_skip";
+            asm.Load(Size.DoubleWord, R1, R10, FilterMask)
+               .Alu(AluOp.RightShift, R1, AddressPrefilter.Bit(family, probe.PrefixLength, probe.SpecificPort))
+               .JumpIf32(R1, JumpOp.BitsSet, 1, $"{skip}_probe");
+            asm.Jump(skip).Label($"{skip}_probe");
             if (v4)
             {
                 EmitMaskedWord(asm, probe.PrefixLength, 0, () => asm.Mov32(R1, Address4));
@@ -211,6 +250,7 @@ public static class DispatcherProgram
                 asm.Mov32(R1, tail);
             asm.Store(Size.Word, R10, (short)(keyOffset + keySize - 4), R1);
             EmitTableLookup(asm, family, table.Bits, keyOffset, $"{shape.Class}_{path}{probeIndex++}");
+            asm.Label(skip);
         }
     }
 

@@ -35,7 +35,8 @@ public sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>
 /// <summary>The size of a family's probe table (2^<paramref name="Bits"/> slots) and the slots that are in use, by index.</summary>
 /// <param name="Bits">The table holds 2^Bits slots.</param>
 /// <param name="Slots">The occupied slots: index to slot bytes.</param>
-public sealed record ProbeTableLayout(int Bits, IReadOnlyDictionary<uint, byte[]> Slots);
+/// <param name="Prefilter">The <see cref="AddressPrefilter"/> masks, one per bucket.</param>
+public sealed record ProbeTableLayout(int Bits, IReadOnlyDictionary<uint, byte[]> Slots, ulong[] Prefilter);
 
 /// <summary>
 /// What the generated dispatcher is specialised to: for each traffic class that has bindings, either the
@@ -48,18 +49,28 @@ public sealed class DispatcherShape
     public const int InlineLimit = 512;
 
     /// <summary>Changes whenever the generator emits different code for the same shape.</summary>
-    public const string GeneratorVersion = "sk_dispatcher/3";
+    public const string GeneratorVersion = "sk_dispatcher/5";
 
-    private DispatcherShape(IReadOnlyList<ClassShape> classes, int inlineLimit, IReadOnlyDictionary<Family, ProbeTableLayout> tables)
+    private readonly Dictionary<Family, List<InlineBinding>> _hashed;
+    private readonly Lazy<IReadOnlyDictionary<Family, ProbeTableLayout>> _tables;
+
+    private DispatcherShape(IReadOnlyList<ClassShape> classes, int inlineLimit, Dictionary<Family, List<InlineBinding>> hashed)
     {
         Classes = classes;
         InlineLimitUsed = inlineLimit;
-        Tables = tables;
+        _hashed = hashed;
+        _tables = new(PlaceTables);
         Fingerprint = ComputeFingerprint();
     }
 
-    /// <summary>The probe table of each family that has hashed classes: its size, and where each key sits.</summary>
-    public IReadOnlyDictionary<Family, ProbeTableLayout> Tables { get; }
+    /// <summary>
+    /// The probe table of each family that has hashed classes: its size, and where each key sits. Placing
+    /// the keys takes time in proportion to their number, so it happens only when a program is built.
+    /// </summary>
+    public IReadOnlyDictionary<Family, ProbeTableLayout> Tables => _tables.Value;
+
+    /// <summary>The families whose large classes are looked up in a probe table.</summary>
+    public IReadOnlyCollection<Family> HashedFamilies => _hashed.Keys;
 
     /// <summary>The classes that have bindings, in <see cref="TrafficClass"/> order.</summary>
     public IReadOnlyList<ClassShape> Classes { get; }
@@ -71,7 +82,7 @@ public sealed class DispatcherShape
     public string Fingerprint { get; }
 
     /// <summary>The shape of no bindings at all: the program passes everything.</summary>
-    public static DispatcherShape Empty { get; } = new([], InlineLimit, new Dictionary<Family, ProbeTableLayout>());
+    public static DispatcherShape Empty { get; } = new([], InlineLimit, []);
 
     /// <summary>Derives the shape from the bindings (with their destination ids).</summary>
     public static DispatcherShape From(IEnumerable<(BindingMatch Match, uint DestinationId)> bindings, int inlineLimit = InlineLimit)
@@ -86,7 +97,7 @@ public sealed class DispatcherShape
             list.Add(new InlineBinding(match, id));
         }
         var classes = new List<ClassShape>();
-        var hashed = new Dictionary<Family, List<(byte[] Key, uint DestinationId)>>();
+        var hashed = new Dictionary<Family, List<InlineBinding>>();
         foreach (var trafficClass in TrafficClasses.All)
         {
             if (!byClass.TryGetValue(trafficClass, out var list))
@@ -98,23 +109,30 @@ public sealed class DispatcherShape
                 continue;
             }
             var probes = new SortedSet<HashProbe>(Comparer<HashProbe>.Create(CompareProbes));
-            var family = trafficClass.Family();
-            if (!hashed.TryGetValue(family, out var keys))
-                hashed[family] = keys = [];
             foreach (var entry in list)
-            {
                 probes.Add(new HashProbe(entry.Match.Prefix.PrefixLength, entry.Match.Port != 0));
-                keys.Add((BindingKey.Encode(entry.Match), entry.DestinationId));
-            }
             classes.Add(new ClassShape(trafficClass, null, probes.ToList()));
+            var family = trafficClass.Family();
+            if (hashed.TryGetValue(family, out var entries))
+                entries.AddRange(list);
+            else
+                hashed[family] = list;
         }
+        return new DispatcherShape(classes, inlineLimit, hashed);
+    }
+
+    private IReadOnlyDictionary<Family, ProbeTableLayout> PlaceTables()
+    {
         var tables = new Dictionary<Family, ProbeTableLayout>();
-        foreach (var (family, keys) in hashed)
+        foreach (var (family, entries) in _hashed)
         {
+            var keys = new List<(byte[] Key, uint DestinationId)>(entries.Count);
+            foreach (var entry in entries)
+                keys.Add((BindingKey.Encode(entry.Match), entry.DestinationId));
             var (bits, slots) = ProbeTable.Place(family, keys);
-            tables[family] = new ProbeTableLayout(bits, slots);
+            tables[family] = new ProbeTableLayout(bits, slots, AddressPrefilter.Build(family, entries.Select(entry => entry.Match)));
         }
-        return new DispatcherShape(classes, inlineLimit, tables);
+        return tables;
     }
 
     /// <summary>Longer prefixes first; on an equal length, the specific-port probe first.</summary>
@@ -145,9 +163,10 @@ public sealed class DispatcherShape
             foreach (var probe in shape.Probes)
                 text.Append(CultureInfo.InvariantCulture, $"p{probe.PrefixLength}{(probe.SpecificPort ? "s" : "a")},");
         }
-        // The table's contents can change in place; only its size is part of the program.
-        foreach (var (family, table) in Tables.OrderBy(t => t.Key))
-            text.Append(CultureInfo.InvariantCulture, $";table{family}={table.Bits}/{ProbeTable.MaxProbe}");
+        // The table's contents change in place, and so may its size when a placement needs a larger one;
+        // a program is due when the smallest size that the count allows changes.
+        foreach (var (family, entries) in _hashed.OrderBy(t => t.Key))
+            text.Append(CultureInfo.InvariantCulture, $";table{family}={ProbeTable.MinimumBits(entries.Count)}/{ProbeTable.MaxProbe}");
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()), hash);
         return Convert.ToHexStringLower(hash[..16]);

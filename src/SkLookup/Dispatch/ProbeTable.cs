@@ -22,7 +22,16 @@ public static class ProbeTable
     /// <summary>The multiplier of the hash (2^64 / golden ratio).</summary>
     public const ulong Multiplier = 0x9E3779B97F4A7C15;
 
-    private const int MinimumBits = 10;
+    private const int SmallestBits = 10;
+
+    /// <summary>The smallest table, in bits, that holds <paramref name="count"/> keys at most half full.</summary>
+    public static int MinimumBits(int count)
+    {
+        var bits = SmallestBits;
+        while ((1L << bits) < count * 2L)
+            bits++;
+        return bits;
+    }
 
     /// <summary>The map name of the table for <paramref name="family"/>.</summary>
     public static string MapName(Family family) => family == Family.IPv4 ? "sk_tab4" : "sk_tab6";
@@ -59,9 +68,7 @@ public static class ProbeTable
     /// </summary>
     public static (int Bits, Dictionary<uint, byte[]> Slots) Place(Family family, IReadOnlyList<(byte[] Key, uint DestinationId)> entries)
     {
-        var bits = MinimumBits;
-        while ((1L << bits) < entries.Count * 2L)
-            bits++;
+        var bits = MinimumBits(entries.Count);
         while (true)
         {
             var slots = TryPlace(family, entries, bits);

@@ -36,5 +36,5 @@ internal static class ControlLayout
     public static IReadOnlyList<MapSpec> Maps { get; } = [Labels, LabelOptions, Meta];
 
     /// <summary>Every map in a state directory: the program's, then the control plane's.</summary>
-    public static IReadOnlyList<MapSpec> AllMaps { get; } = [.. DispatcherLayout.ProgramMaps, .. Maps];
+    public static IReadOnlyList<MapSpec> AllMaps { get; } = [.. DispatcherLayout.PinnedMaps, .. Maps];
 }

@@ -18,7 +18,7 @@ internal sealed class DispatcherHarness : IDisposable
     {
         try
         {
-            foreach (var spec in DispatcherLayout.ProgramMaps)
+            foreach (var spec in DispatcherLayout.PinnedMaps)
                 _maps[spec.Name] = BpfMap.Create(spec);
         }
         catch

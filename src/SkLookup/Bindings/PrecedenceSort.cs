@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace SkLookup.Control;
+namespace SkLookup;
 
 /// <summary>
 /// Sorts bindings in <see cref="BindingTable.ComparePrecedence"/> order, fast enough for a million: each

@@ -1,0 +1,36 @@
+// A web app that serves whatever the sk_lookup bindings of its label send it: every address of
+// 192.0.2.0/24 port 80, say, while Kestrel listens on one socket bound to 127.0.0.1:8080.
+//
+//   sudo sklookup load && sudo sklookup bind web tcp 192.0.2.0/24 80
+//   sudo dotnet run        (registering a socket needs CAP_BPF and CAP_NET_ADMIN, or root)
+//
+// Under systemd with a socket unit (see README.md), it serves and registers the activated socket instead.
+using System.Net;
+using SkLookup.Bpf;
+using SkLookup.Hosting;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Host.UseSystemd();
+
+var label = builder.Configuration["SkLookup:Label"] ?? "web";
+var listen = IPEndPoint.Parse(builder.Configuration["SkLookup:Listen"] ?? "127.0.0.1:8080");
+var activated = Environment.GetEnvironmentVariable(SystemdSockets.ListenPidVariable) == $"{Environment.ProcessId}";
+
+builder.Services.AddSkLookup(options =>
+{
+    options.BpfFsPath = builder.Configuration["SkLookup:BpfFs"] ?? SkLookupOptions.DefaultBpfFsPath;
+    if (activated)
+        options.RegisterSystemdSockets(name => name == label ? label : null); // FileDescriptorName= in the socket unit
+});
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    if (activated)
+        kestrel.UseSystemd(); // Kestrel serves the descriptors systemd passed.
+    else
+        kestrel.ListenSkLookup(label, listen);
+});
+
+var app = builder.Build();
+// For a steered connection, context.Connection.LocalIpAddress is the listener's address; the kernel knows the one the client dialled.
+app.MapGet("/", (HttpContext context) => $"Hello! You dialled {SteeredAddress.Of(context)}.\n");
+app.Run();

@@ -1,0 +1,187 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SkLookup.Bpf;
+
+namespace SkLookup.Hosting;
+
+/// <summary>
+/// Registers the configured sockets with the namespace's dispatcher when the host starts, and (when
+/// asked) unregisters them when it stops. It holds the dispatcher's writer lock only while it writes,
+/// so <c>sklookup</c> commands and other instances keep working while the app runs.
+/// </summary>
+internal sealed class SkLookupHostedService(
+    IOptions<SkLookupOptions> options,
+    ListenSockets listenSockets,
+    IServiceProvider services,
+    ILogger<SkLookupHostedService> logger) : IHostedService
+{
+    /// <summary>The destinations this instance filled, with the cookie of the socket it put there.</summary>
+    private readonly List<(string Label, Family Family, Protocol Protocol, ulong? Cookie)> _registered = [];
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var pending = new List<PendingSocket>();
+        foreach (var registration in settings.Registrations)
+            pending.Add(PendingSocket.From(registration, services));
+        // Kestrel applied its options, and so ran ListenSkLookup, when it was created: WebApplication creates it
+        // when it is built, and a Generic Host creates every hosted service (the web one too) before starting any.
+        foreach (var registration in listenSockets.Registrations())
+            pending.Add(PendingSocket.From(registration, services));
+        var labelOf = settings.SystemdLabelOf;
+        var activated = labelOf is null ? [] : settings.SystemdSocketSource();
+        try
+        {
+            if (labelOf is not null && activated.Count == 0)
+                Log.NotActivated(logger);
+            foreach (var socket in activated)
+            {
+                if (labelOf!(socket.Name) is { } label)
+                    pending.Add(PendingSocket.From(label, socket));
+                else
+                    Log.SystemdSocketSkipped(logger, socket.ToString());
+            }
+            if (pending.Count == 0)
+            {
+                // An app that only takes systemd's sockets may well run without them, e.g. on a developer's machine.
+                if (labelOf is null)
+                    Log.NothingToRegister(logger);
+                return Task.CompletedTask;
+            }
+            // Dual-stack sockets go first, so that an IPv4 socket of the same label takes the label's IPv4 traffic from them.
+            var ordered = pending.Where(p => p.DualStack).Concat(pending.Where(p => !p.DualStack)).ToList();
+            using var dispatcher = OpenDispatcher(settings);
+            foreach (var socket in ordered)
+                Register(dispatcher, socket);
+            WarnAboutUnboundLabels(dispatcher, ordered);
+        }
+        finally
+        {
+            // Activated descriptors belong to the process, not to us: Kestrel's UseSystemd() or the app may
+            // serve them by number, so they must never be closed here, not even by a finalizer.
+            foreach (var socket in activated)
+            {
+                if (!socket.Handle.IsInvalid && !socket.Handle.IsClosed)
+                    socket.Handle.Release();
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (!settings.UnregisterOnStop || _registered.Count == 0)
+            return Task.CompletedTask;
+        try
+        {
+            using var dispatcher = OpenDispatcher(settings);
+            var current = dispatcher.Destinations();
+            foreach (var (label, family, protocol, cookie) in _registered)
+            {
+                var now = current.FirstOrDefault(d => d.Label == label && d.Family == family && d.Protocol == protocol);
+                if (now?.SocketCookie is null)
+                    continue; // Gone already: the socket closed, or someone unregistered it.
+                // Another instance may have registered its socket since (a restart that overlapped this one): leave its socket alone.
+                if (now.SocketCookie != cookie)
+                {
+                    Log.NotOurs(logger, label, family.Name(), protocol.Name(), now.SocketCookie, cookie);
+                    continue;
+                }
+                if (dispatcher.UnregisterSocket(label, family, protocol))
+                    Log.Unregistered(logger, label, family.Name(), protocol.Name());
+            }
+            _registered.Clear();
+        }
+        catch (SteeringException exception)
+        {
+            // Stopping goes on regardless: the sockets leave the map when they close.
+            Log.UnregisterFailed(logger, exception);
+        }
+        return Task.CompletedTask;
+    }
+
+    private void Register(Dispatcher dispatcher, PendingSocket socket)
+    {
+        var status = socket.Register(dispatcher);
+        _registered.Add((status.Label, status.Family, status.Protocol, status.SocketCookie));
+        if (socket.DualStack)
+            _registered.Add((status.Label, Family.IPv6, status.Protocol, status.SocketCookie));
+        Log.Registered(logger, socket.Description, status.Label, socket.DualStack ? "ipv4+ipv6" : status.Family.Name(), status.Protocol.Name(),
+            status.Id, status.SocketCookie, dispatcher.NetworkNamespaceInode);
+    }
+
+    private void WarnAboutUnboundLabels(Dispatcher dispatcher, IReadOnlyList<PendingSocket> sockets)
+    {
+        var bound = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var binding in dispatcher.Bindings())
+            bound.Add(binding.Label);
+        var warned = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var socket in sockets)
+        {
+            if (!bound.Contains(socket.Label) && warned.Add(socket.Label))
+                Log.NoBindings(logger, socket.Label);
+        }
+    }
+
+    /// <summary>Opens the dispatcher for writing, turning "not there" into what to do about it.</summary>
+    private static Dispatcher OpenDispatcher(SkLookupOptions settings)
+    {
+        var netns = settings.Namespace;
+        var opened = netns is null ? NetworkNamespace.Current() : null;
+        try
+        {
+            return Dispatcher.Open(netns ?? opened!, settings.BpfFsPath, write: true, settings.LockTimeout);
+        }
+        catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)
+        {
+            throw new SteeringException(SteeringError.NotLoaded,
+                $"sk_lookup steering is not loaded in network namespace {(netns ?? opened!).Inode} on bpffs {settings.BpfFsPath}, so the app's sockets cannot be registered: " +
+                $"run 'sklookup load' (with --bpffs {settings.BpfFsPath} if it is not the default) before starting the app, or set SkLookupOptions.BpfFsPath to where it was loaded", exception);
+        }
+        catch (SteeringException exception) when (exception.Error == SteeringError.BpfFsMissing)
+        {
+            throw new SteeringException(SteeringError.BpfFsMissing,
+                $"sk_lookup: {settings.BpfFsPath} is not a bpffs mount ({exception.Message}): mount bpffs there, or set SkLookupOptions.BpfFsPath to the mount 'sklookup load' used", exception);
+        }
+        finally
+        {
+            opened?.Dispose();
+        }
+    }
+
+    /// <summary>A socket about to be registered, whatever it came from.</summary>
+    private sealed record PendingSocket(string Label, bool DualStack, string Description, Func<Dispatcher, DestinationStatus> Register)
+    {
+        public static PendingSocket From(SocketRegistration registration, IServiceProvider services)
+        {
+            var socket = registration.Socket(services)
+                ?? throw new InvalidOperationException($"sk_lookup: the socket factory for '{registration.Label}' returned null: return the socket to register");
+            if (socket.SafeHandle.IsClosed)
+                throw new SteeringException(SteeringError.WrongSocket,
+                    $"sk_lookup: the socket for '{registration.Label}' is closed: keep registered sockets open while the host runs");
+            return new PendingSocket(registration.Label, registration.DualStack, Describe(socket),
+                dispatcher => dispatcher.RegisterSocket(registration.Label, socket, registration.DualStack));
+        }
+
+        public static PendingSocket From(string label, SystemdSocket socket)
+        {
+            var dualStack = socket.Description is { Family: AddressFamily.InterNetworkV6, IsV6Only: false };
+            var description = socket.Description is { } known
+                ? $"{Kind(known.Protocol)} socket {known.LocalEndPoint?.ToString() ?? "(unbound)"} from systemd ({socket.Name}, fd {socket.Fd})"
+                : $"systemd descriptor {socket.Name} (fd {socket.Fd}, not a socket)";
+            return new PendingSocket(label, dualStack, description, dispatcher => dispatcher.RegisterSocket(label, socket.Handle, dualStack));
+        }
+
+        private static string Describe(Socket socket) => $"{Kind(socket.ProtocolType)} socket {socket.LocalEndPoint?.ToString() ?? "(unbound)"}";
+
+        private static string Kind(ProtocolType protocol) => protocol switch
+        {
+            ProtocolType.Tcp => "TCP",
+            ProtocolType.Udp => "UDP",
+            _ => protocol.ToString(),
+        };
+    }
+}

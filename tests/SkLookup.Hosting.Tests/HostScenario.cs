@@ -1,0 +1,83 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SkLookup.TestKit;
+
+namespace SkLookup.Hosting.Tests;
+
+/// <summary>
+/// A private namespace with 192.0.2.0/24 and 2001:db8::/32 routed locally, a private bpffs, and (unless
+/// told otherwise) a dispatcher loaded there, as 'sklookup load' would.
+/// </summary>
+internal sealed class HostScenario : IDisposable
+{
+    public HostScenario(bool load = true)
+    {
+        NetNs = new TestNetNs();
+        try
+        {
+            NetNs.AddLocalRoute("192.0.2.0/24");
+            NetNs.AddLocalRoute("2001:db8::/32");
+            BpfFs = new TestBpfFs();
+            if (load)
+                Dispatcher.Load(NetNs.Namespace, BpfFs.Path).Dispose();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public TestNetNs NetNs { get; }
+
+    public TestBpfFs BpfFs { get; } = null!;
+
+    /// <summary>Every log line of the hosts built here.</summary>
+    public ListLoggerProvider Logs { get; } = new();
+
+    /// <summary>Points the options at this scenario's namespace and bpffs.</summary>
+    public void Target(SkLookupOptions options)
+    {
+        options.Namespace = NetNs.Namespace;
+        options.BpfFsPath = BpfFs.Path;
+    }
+
+    /// <summary>Opens the dispatcher, as a 'sklookup' command would.</summary>
+    public Dispatcher Open(bool write = false) => Dispatcher.Open(NetNs.Namespace, BpfFs.Path, write);
+
+    /// <summary>Binds, as 'sklookup bind' would.</summary>
+    public void Bind(string label, string protocol, string prefix, string port)
+    {
+        using var dispatcher = Open(write: true);
+        dispatcher.AddBinding(Binding.Parse(label, protocol, prefix, port));
+    }
+
+    /// <summary>A Generic Host with nothing but the sk_lookup service (and whatever <paramref name="configureServices"/> adds), logging here.</summary>
+    public IHost BuildHost(Action<SkLookupOptions> configure, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        UseLogs(builder.Logging);
+        configureServices?.Invoke(builder.Services);
+        builder.Services.AddSkLookup(options =>
+        {
+            Target(options);
+            configure(options);
+        });
+        return builder.Build();
+    }
+
+    /// <summary>Sends the log to <see cref="Logs"/>, everything from Debug up.</summary>
+    public void UseLogs(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.SetMinimumLevel(LogLevel.Debug);
+        logging.AddProvider(Logs);
+    }
+
+    public void Dispose()
+    {
+        BpfFs?.Dispose();
+        NetNs.Dispose();
+    }
+}
