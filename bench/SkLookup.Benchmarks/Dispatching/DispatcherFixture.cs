@@ -41,7 +41,7 @@ internal sealed class DispatcherFixture : IDisposable
         var maps = new Dictionary<string, BpfMap>();
         try
         {
-            foreach (var spec in DispatcherLayout.ProgramMaps)
+            foreach (var spec in DispatcherLayout.PinnedMaps)
                 maps[spec.Name] = BpfMap.Create(spec);
             var matches = new List<(BindingMatch Match, uint DestinationId)>(bindings.Count);
             var portBits = new uint[65536];
