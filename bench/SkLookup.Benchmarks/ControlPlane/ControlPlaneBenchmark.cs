@@ -57,21 +57,21 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
     /// <paramref name="count"/> bindings spread evenly over the four traffic classes, in the mixed mix with
     /// any-port bindings, on 4,096 labels.
     /// </summary>
-    public static List<Binding> Bindings(int count, BindingMix mix)
+    public static List<(Binding Binding, uint DestinationId)> Bindings(int count, BindingMix mix)
     {
-        var bindings = new List<Binding>(count);
+        var bindings = new List<(Binding, uint)>(count);
         for (var i = 0; i < LookupShape.All.Count; i++)
         {
             var share = count / LookupShape.All.Count + (i < count % LookupShape.All.Count ? 1 : 0);
-            foreach (var (binding, _) in BindingSet.Generate(LookupShape.All[i], share, mix))
-                bindings.Add(binding);
+            bindings.AddRange(BindingSet.Generate(LookupShape.All[i], share, mix));
         }
         return bindings;
     }
 
     private ApplyResult MeasureApply(NetworkNamespace netns, string bpffs, int count, int repeats)
     {
-        var bindings = Bindings(count, ApplyMix);
+        var withIds = Bindings(count, ApplyMix);
+        var bindings = withIds.Select(pair => pair.Binding).ToList();
         // The same set with its last binding moved to an address no other binding uses.
         var changed = new List<Binding>(bindings);
         changed[^1] = changed[^1] with { Prefix = new IPNetwork(IPAddress.Parse("198.18.0.1"), 32), Port = 9 };
@@ -99,10 +99,19 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
                 if (diff.Added.Count != 1 || diff.Removed.Count != 1)
                     throw new InvalidOperationException($"re-applying {count:N0} bindings with one changed added {diff.Added.Count:N0} and removed {diff.Removed.Count:N0}");
             }
-            log($"  apply {count:N0} bindings: load {load[^1]:F3} s, apply {apply[^1]:F3} s, apply again with one changed {reapply[^1]:F3} s");
+            log($"  apply {count:N0} bindings: dispatcher load {load[^1]:F3} s, apply {apply[^1]:F3} s, apply again with one changed {reapply[^1]:F3} s");
         }
         Dispatcher.Unload(netns, bpffs);
-        var result = new ApplyResult(count, load, apply, reapply, memory);
+        // The program alone for the same bindings, outside the control plane: deriving the shape, placing the
+        // probe tables, generating, verifying and loading (what every apply does once).
+        var programSeconds = new List<double>();
+        for (var repeat = 0; repeat < repeats; repeat++)
+        {
+            using var fixture = DispatcherFixture.Load(withIds);
+            programSeconds.Add(fixture.BuildTime.TotalSeconds);
+        }
+        var result = new ApplyResult(count, load, apply, reapply, memory, programSeconds);
+        log($"  the program alone for {count:N0} bindings: {Statistics.Summary.MedianOf(programSeconds):F3} s");
         log($"  {count:N0} bindings take {result.TotalBytes / 1048576.0:F1} MiB of kernel memory: " +
             string.Join(", ", memory.Select(item => $"{item.Name} {item.Bytes / 1048576.0:F2}")));
         return result;

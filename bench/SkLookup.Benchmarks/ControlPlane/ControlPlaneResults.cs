@@ -15,8 +15,9 @@ internal sealed record KernelObjectMemory(string Name, string Kind, bool Pinned,
 /// <param name="ApplySeconds">Each repetition's first apply, from no bindings to all of them.</param>
 /// <param name="ReapplySeconds">Each repetition's second apply: the same set with one binding replaced.</param>
 /// <param name="Memory">The kernel objects after the first apply of the last repetition.</param>
+/// <param name="ProgramSeconds">The program alone for the same bindings, without the control plane: shape, probe tables, generate, verify, load.</param>
 internal sealed record ApplyResult(int Bindings, IReadOnlyList<double> LoadSeconds, IReadOnlyList<double> ApplySeconds, IReadOnlyList<double> ReapplySeconds,
-    IReadOnlyList<KernelObjectMemory> Memory)
+    IReadOnlyList<KernelObjectMemory> Memory, IReadOnlyList<double> ProgramSeconds)
 {
     /// <summary>The first applies, summarised.</summary>
     public Summary Apply => Summary.Of(ApplySeconds);

@@ -46,7 +46,8 @@ internal static class AnyPortSection
                     var reference = twoCpus.Summarise(target.Shape, baseline.Name, run => run.RxPps);
                     var estimate = twoCpus.Summarise(target.Shape, configuration.Name, run => run.SoftIrqNsPerPacket);
                     pps = $"{measured.Mean:N0} ± {measured.RelativeStandardDeviation * 100:F1}%";
-                    ppsDelta = configuration == baseline ? "-" : Percent(measured.Mean / reference.Mean - 1) + NoiseMark(measured, reference);
+                    ppsDelta = configuration == baseline ? "-" : Percent(measured.Mean / reference.Mean - 1) + NoiseMark(measured, reference) +
+                        (twoCpus.ReceiverSaturated(target.Shape) ? "" : " (sender-bound)");
                     softIrq = $"{estimate.Mean:N0} ± {estimate.StandardDeviation:N0}";
                     runs2 = measured.Count;
                 }
@@ -65,7 +66,9 @@ internal static class AnyPortSection
             }
         }
         text.AppendLine();
-        text.AppendLine("*Two CPUs* and *one CPU* are the layouts of sections 2a and 2b (the same rounds, settle and run times). " + WithinNoiseNote);
+        text.AppendLine("*Two CPUs* and *one CPU* are the layouts of sections 2a and 2b (the same rounds, settle and run times). *Sender-bound*: the " +
+                        "receiving CPU was busy less than " + $"{FloodResults.SaturatedBusyShare * 100:F0}" + "% of the time in that flood, so rx pps follow the sender and " +
+                        "the softirq estimate undercounts; the one-CPU figures are the exact ones. " + WithinNoiseNote);
         text.AppendLine();
     }
 }

@@ -96,8 +96,9 @@ internal static class MarkdownReport
                 var baseline = twoCpus.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.RxPps);
                 var series = twoCpus.Summarise(shape, FloodConfigurations.SeriesLpmHit.Name, run => run.RxPps);
                 var ours = twoCpus.Summarise(shape, FloodConfigurations.DispatcherHit.Name, run => run.RxPps);
-                seriesPps = $"{Percent(series.Mean / baseline.Mean - 1)}{NoiseMark(series, baseline)}";
-                oursPps = $"{Percent(ours.Mean / baseline.Mean - 1)}{NoiseMark(ours, baseline)}";
+                var bound = twoCpus.ReceiverSaturated(shape) ? "" : " (sender-bound)";
+                seriesPps = $"{Percent(series.Mean / baseline.Mean - 1)}{NoiseMark(series, baseline)}{bound}";
+                oursPps = $"{Percent(ours.Mean / baseline.Mean - 1)}{NoiseMark(ours, baseline)}{bound}";
             }
             var published = SeriesReference.Floods.TryGetValue(shape.Name, out var table) ? $"{table.WithProgramVsNoProgramPercent:+0.0;-0.0}%" : "-";
             text.AppendLine($"| {shape} | {TestRun("series-lpm", "miss")} | {TestRun($"dispatcher {Dispatching.BindingMix.Host.Name}", DispatcherCandidate.Miss)} | {floor} | " +
@@ -106,6 +107,7 @@ internal static class MarkdownReport
         text.AppendLine();
         text.AppendLine("The target for the floods is the dispatcher's Δ no worse than the series' program's in the same run: *dispatcher hit − series hit* " +
                         "compares their CPU cost per packet (one CPU, exact), where *no worse* means lower, or higher by less than this run can tell from noise. " +
+                        "*Sender-bound*: the receiving CPU was not saturated in that flood, so its rx pps follow the sender (see 2a). " +
                         WithinNoiseNote);
         text.AppendLine();
     }
@@ -272,6 +274,15 @@ internal static class MarkdownReport
                 text.AppendLine($"| {configuration.Label} | {summary.Mean:N0} ± {summary.RelativeStandardDeviation * 100:F1}% | {delta} | {seriesPps} | {seriesDelta} |");
             }
             text.AppendLine();
+            if (!floods.ReceiverSaturated(shape))
+            {
+                var (lowest, highest) = floods.ReceiverBusy(shape);
+                text.AppendLine($"**Sender-bound.** In the {shape} flood the receiving CPU was busy only {lowest * 100:F0}–{highest * 100:F0}% of the time " +
+                                "(mean per configuration): the sender, not the receive path, set the rate, so Δ rx pps here says how fast the sender ran, " +
+                                "not what sk_lookup costs, and the tick-sampled softirq estimate below undercounts (a CPU that idles between packets takes " +
+                                "no ticks while idle). Read section 2b for this flood.");
+                text.AppendLine();
+            }
         }
 
         text.AppendLine("**Per-packet CPU cost, estimated.** The receiving CPU's softirq time in `/proc/stat` over a run, divided by the packets processed in it. " +
