@@ -17,6 +17,15 @@ internal sealed record BenchmarkOptions
     /// <summary>Run the flood benchmark on one CPU (exact CPU ns per packet).</summary>
     public bool OneCpuFloods { get; init; } = true;
 
+    /// <summary>Run the series' floods (in the layouts chosen).</summary>
+    public bool ServiceFloods { get; init; } = true;
+
+    /// <summary>Run the any-port floods, dispatcher against nftables TPROXY (in the layouts chosen).</summary>
+    public bool AnyPortFloods { get; init; } = true;
+
+    /// <summary>Run the control-plane benchmark.</summary>
+    public bool ControlPlane { get; init; } = true;
+
     /// <summary>The floods to run.</summary>
     public IReadOnlyList<LookupShape> Shapes { get; init; } = LookupShape.All;
 
@@ -32,6 +41,12 @@ internal sealed record BenchmarkOptions
     /// <summary>Test-run rounds per case.</summary>
     public int TestRunRounds { get; init; }
 
+    /// <summary>About how long one test-run measurement takes, in ms.</summary>
+    public int TestRunMilliseconds { get; init; }
+
+    /// <summary>The binding counts to measure candidates at (null: each candidate's own); candidates without bindings always run.</summary>
+    public IReadOnlySet<int>? BindingCounts { get; init; }
+
     /// <summary>The CPU the flood sender runs on.</summary>
     public int SourceCpu { get; init; }
 
@@ -42,12 +57,14 @@ internal sealed record BenchmarkOptions
     public string CommandLine { get; init; } = "";
 
     public const string Usage = """
-        usage: SkLookup.Benchmarks [--quick] [--only testruns|floods|two-cpu|one-cpu] [--shapes tcp4,tcp6,udp4,udp6]
-                                   [--rounds N] [--seconds S] [--testrun-rounds N]
+        usage: SkLookup.Benchmarks [--quick] [--only testruns|floods|two-cpu|one-cpu|anyport|control] [--shapes tcp4,tcp6,udp4,udp6]
+                                   [--rounds N] [--seconds S] [--testrun-rounds N] [--bindings 1,200,...]
                                    [--source-cpu N] [--receiver-cpu N] [--output PATH]
-          --quick           2 s runs, 3 flood rounds, 7 test-run rounds (about 3 minutes); default: 4 s runs,
-                            5 flood rounds, 15 test-run rounds (about 10 minutes)
-          --only            run one part: the test runs, both floods, or one flood layout
+          --quick           2 s runs, 3 flood rounds, 5 test-run rounds of 15 ms; default: 4 s runs,
+                            5 flood rounds, 9 test-run rounds of 30 ms
+          --bindings        measure the test-run candidates only at these binding counts (default: 1,200,10000,100000,1000000)
+          --only            run one part: the test runs, the floods (both layouts), one flood layout, the any-port
+                            floods (dispatcher against nftables TPROXY, both layouts) or the control plane
           --output          where to write the report (default: BENCHMARKS.md in the current directory)
         Needs root: it creates network namespaces, a veth pair and BPF programs (never in the machine's own namespace).
         """;
@@ -62,7 +79,8 @@ internal sealed record BenchmarkOptions
             Quick = quick,
             FloodRounds = quick ? 3 : 5,
             FloodSeconds = quick ? 2 : 4,
-            TestRunRounds = quick ? 7 : 15,
+            TestRunRounds = quick ? 5 : 9,
+            TestRunMilliseconds = quick ? 15 : 30,
             SourceCpu = cpus[0],
             ReceiverCpu = cpus[^1],
             CommandLine = string.Join(' ', WithoutOutput(args)),
@@ -76,16 +94,19 @@ internal sealed record BenchmarkOptions
                 "--quick" => options,
                 "--only" => Value() switch
                 {
-                    "testruns" => options with { TwoCpuFloods = false, OneCpuFloods = false },
-                    "floods" => options with { TestRuns = false },
-                    "two-cpu" => options with { TestRuns = false, OneCpuFloods = false },
-                    "one-cpu" => options with { TestRuns = false, TwoCpuFloods = false },
-                    var other => throw new ArgumentException($"--only takes testruns, floods, two-cpu or one-cpu, not '{other}'"),
+                    "testruns" => options with { TwoCpuFloods = false, OneCpuFloods = false, ControlPlane = false },
+                    "floods" => options with { TestRuns = false, ControlPlane = false },
+                    "two-cpu" => options with { TestRuns = false, OneCpuFloods = false, ControlPlane = false },
+                    "one-cpu" => options with { TestRuns = false, TwoCpuFloods = false, ControlPlane = false },
+                    "anyport" => options with { TestRuns = false, ServiceFloods = false, ControlPlane = false },
+                    "control" => options with { TestRuns = false, TwoCpuFloods = false, OneCpuFloods = false },
+                    var other => throw new ArgumentException($"--only takes testruns, floods, two-cpu, one-cpu, anyport or control, not '{other}'"),
                 },
                 "--shapes" => options with { Shapes = Value().Split(',').Select(LookupShape.Parse).ToList() },
                 "--rounds" => options with { FloodRounds = PositiveInt(option, Value()) },
                 "--seconds" => options with { FloodSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--testrun-rounds" => options with { TestRunRounds = PositiveInt(option, Value()) },
+                "--bindings" => options with { BindingCounts = Value().Split(',').Select(count => PositiveInt(option, count.Replace("_", ""))).ToHashSet() },
                 "--source-cpu" => options with { SourceCpu = Cpu(cpus, Value()) },
                 "--receiver-cpu" => options with { ReceiverCpu = Cpu(cpus, Value()) },
                 "--output" => options with { Output = Value() },

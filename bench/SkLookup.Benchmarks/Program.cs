@@ -2,6 +2,7 @@
 // tables under floods between two private network namespaces. Writes BENCHMARKS.md. Run it through
 // bench/run.sh, which installs what it needs and builds it in Release.
 using SkLookup.Benchmarks;
+using SkLookup.Benchmarks.ControlPlane;
 using SkLookup.Benchmarks.Flood;
 using SkLookup.Benchmarks.Machine;
 using SkLookup.Benchmarks.Report;
@@ -40,13 +41,16 @@ try
     IReadOnlyList<TestRunCaseResult> testRuns = [];
     if (options.TestRuns)
     {
-        testRunSettings = new TestRunSettings(options.ReceiverCpu, options.TestRunRounds,
-            TimeSpan.FromMilliseconds(options.Quick ? 40 : 75), FloodConfigurations.SeriesBindings);
+        testRunSettings = new TestRunSettings(options.ReceiverCpu, options.TestRunRounds, TimeSpan.FromMilliseconds(options.TestRunMilliseconds));
         Log($"1. per-lookup cost: {LookupCandidates.All.Count} candidate(s), {testRunSettings.Rounds} rounds, pinned to CPU {testRunSettings.Cpu}");
-        testRuns = new TestRunBenchmark(testRunSettings, Log).Run(LookupCandidates.All, options.Shapes);
+        testRuns = new TestRunBenchmark(testRunSettings, Log).Run(LookupCandidates.All, options.Shapes,
+            count => count == 0 || options.BindingCounts is null || options.BindingCounts.Contains(count));
     }
 
     var floods = new List<FloodResults>();
+    var anyPortFloods = new List<FloodResults>();
+    var serviceTargets = options.ServiceFloods ? options.Shapes.Select(FloodTarget.Service).ToList() : [];
+    var anyPortTargets = options.AnyPortFloods ? options.Shapes.Where(shape => !shape.IsIPv6).Select(FloodTarget.AnyPort).ToList() : [];
     var settle = TimeSpan.FromSeconds(0.5);
     var warmup = TimeSpan.FromSeconds(1);
     var layouts = new List<FloodSettings>();
@@ -58,14 +62,29 @@ try
             TimeSpan.FromSeconds(Math.Max(1, options.FloodSeconds / 2)), settle, warmup));
     foreach (var settings in layouts)
     {
-        var total = options.Shapes.Count * (settings.Warmup + settings.Rounds * FloodConfigurations.All.Count * (settings.Settle + settings.Duration));
-        Log($"2. floods, {settings.Layout}: {options.Shapes.Count} flood(s) × {FloodConfigurations.All.Count} configurations × {settings.Rounds} rounds of " +
-            $"{settings.Duration.TotalSeconds:F0} s, about {total.TotalMinutes:F1} minutes; sender on CPU {settings.SourceCpu}, receive path on CPU {settings.ReceiverCpu}");
-        floods.Add(new FloodBenchmark(settings, Log).Run(options.Shapes, FloodConfigurations.All));
+        if (serviceTargets.Count > 0)
+        {
+            var total = serviceTargets.Count * (settings.Warmup + settings.Rounds * FloodConfigurations.All.Count * (settings.Settle + settings.Duration));
+            Log($"2. floods, {settings.Layout}: {serviceTargets.Count} flood(s) × {FloodConfigurations.All.Count} configurations × {settings.Rounds} rounds of " +
+                $"{settings.Duration.TotalSeconds:F0} s, about {total.TotalMinutes:F1} minutes; sender on CPU {settings.SourceCpu}, receive path on CPU {settings.ReceiverCpu}");
+            floods.Add(new FloodBenchmark(settings, Log).Run(serviceTargets, FloodConfigurations.All));
+        }
+        if (anyPortTargets.Count > 0)
+        {
+            Log($"4. any port to one socket, {settings.Layout}: {anyPortTargets.Count} flood(s) × {AnyPortConfigurations.All.Count} configurations × {settings.Rounds} rounds");
+            anyPortFloods.Add(new FloodBenchmark(settings, Log).Run(anyPortTargets, AnyPortConfigurations.All));
+        }
+    }
+
+    ControlPlaneResults? controlPlane = null;
+    if (options.ControlPlane)
+    {
+        Log("3. control plane: apply 1,000, 100,000 and 1,000,000 bindings; one sklookup bind per form of the tool");
+        controlPlane = new ControlPlaneBenchmark(Environment.CurrentDirectory, options.Quick, Log).Run();
     }
 
     var report = new BenchmarkReport(options, machine, started, clock.Elapsed, MachineInfo.LoadAverageNow(), testRunSettings, testRuns, LookupCandidates.All,
-        floods, FloodConfigurations.All);
+        floods, FloodConfigurations.All, anyPortFloods, controlPlane);
     File.WriteAllText(options.Output, MarkdownReport.Render(report));
     Log($"wrote {Path.GetFullPath(options.Output)}");
     return 0;

@@ -6,7 +6,7 @@ namespace SkLookup.Benchmarks.Flood;
 
 /// <summary>
 /// Prebuilt Ethernet frames for a flood as in the series: one source address, <see cref="BenchmarkAddresses.SourcePortCount"/>
-/// source ports, one destination address and port; a TCP SYN (with an MSS option) or a UDP datagram with
+/// source ports, one destination address and the target's destination ports (one, for the series' floods); a TCP SYN (with an MSS option) or a UDP datagram with
 /// no payload, over IPv4 or IPv6, with every checksum computed.
 /// </summary>
 internal static class FloodFrames
@@ -15,20 +15,21 @@ internal static class FloodFrames
     private const byte Tcp = 6, Udp = 17;
 
     /// <summary>One frame per source port.</summary>
-    public static byte[][] Build(LookupShape shape, PhysicalAddress sourceMac, PhysicalAddress destinationMac)
+    public static byte[][] Build(FloodTarget target, PhysicalAddress sourceMac, PhysicalAddress destinationMac)
     {
+        var shape = target.Shape;
         var source = BenchmarkAddresses.Sender(shape);
-        var destination = BenchmarkAddresses.Receiver(shape);
+        var destination = target.Destination;
         var frames = new byte[BenchmarkAddresses.SourcePortCount][];
         var random = new Random(20200702); // Fixed, so every run sends the same frames.
         for (var i = 0; i < frames.Length; i++)
-            frames[i] = Frame(shape, sourceMac, destinationMac, source, destination, (ushort)(BenchmarkAddresses.FirstSourcePort + i), (uint)random.Next());
+            frames[i] = Frame(shape, sourceMac, destinationMac, source, destination, (ushort)(BenchmarkAddresses.FirstSourcePort + i), target.DestinationPort(i), (uint)random.Next());
         return frames;
     }
 
-    /// <summary>One frame from <paramref name="sourcePort"/>; <paramref name="sequence"/> is the SYN's initial sequence number.</summary>
+    /// <summary>One frame from <paramref name="sourcePort"/> to <paramref name="destinationPort"/>; <paramref name="sequence"/> is the SYN's initial sequence number.</summary>
     public static byte[] Frame(LookupShape shape, PhysicalAddress sourceMac, PhysicalAddress destinationMac,
-        IPAddress source, IPAddress destination, ushort sourcePort, uint sequence)
+        IPAddress source, IPAddress destination, ushort sourcePort, ushort destinationPort, uint sequence)
     {
         var transportLength = shape.IsTcp ? TcpHeader : UdpHeader;
         var ipLength = shape.IsIPv6 ? IPv6Header : IPv4Header;
@@ -65,7 +66,7 @@ internal static class FloodFrames
 
         var transport = span.Slice(EthernetHeader + ipLength, transportLength);
         BinaryPrimitives.WriteUInt16BigEndian(transport, sourcePort);
-        BinaryPrimitives.WriteUInt16BigEndian(transport[2..], BenchmarkAddresses.ServicePort);
+        BinaryPrimitives.WriteUInt16BigEndian(transport[2..], destinationPort);
         int checksumOffset;
         if (shape.IsTcp)
         {

@@ -4,8 +4,11 @@ using SkLookup.Benchmarks.Machine;
 namespace SkLookup.Benchmarks.Flood;
 
 /// <summary>One measured run of one configuration under one flood: the difference of two snapshots.</summary>
-internal sealed record FloodRun(FloodLayout Layout, LookupShape Shape, string Configuration, int Round, CounterSnapshot Start, CounterSnapshot End)
+internal sealed record FloodRun(FloodLayout Layout, FloodTarget Target, string Configuration, int Round, CounterSnapshot Start, CounterSnapshot End)
 {
+    /// <summary>The flood's protocol and family.</summary>
+    public LookupShape Shape => Target.Shape;
+
     /// <summary>The measured time.</summary>
     public double Seconds => Stopwatch.GetElapsedTime(Start.Timestamp, End.Timestamp).TotalSeconds;
 

@@ -72,6 +72,8 @@ internal sealed class FloodTopology : IDisposable
         NetnsCommand.Ip(Receiver, $"neigh replace {BenchmarkAddresses.SenderV4} lladdr {Colon(NowhereMac)} dev {ReceiverDevice} nud permanent");
         NetnsCommand.Ip(Receiver, $"-6 neigh replace {BenchmarkAddresses.SenderV6} lladdr {Colon(NowhereMac)} dev {ReceiverDevice} nud permanent");
         NetnsCommand.Ip(Receiver, $"link set {ReceiverDevice} up");
+        // Loopback up: the any-port floods deliver through local routes on lo.
+        NetnsCommand.Ip(Receiver, "link set lo up");
         NetnsCommand.Ip(Source, $"addr add {BenchmarkAddresses.SenderV4}/{BenchmarkAddresses.PrefixLengthV4} dev {SourceDevice}");
         NetnsCommand.Ip(Source, $"-6 addr add {BenchmarkAddresses.SenderV6}/{BenchmarkAddresses.PrefixLengthV6} dev {SourceDevice} nodad");
         NetnsCommand.Ip(Source, $"link set {SourceDevice} up");

@@ -4,7 +4,7 @@ using SkLookup.Bpf;
 namespace SkLookup.Benchmarks.Flood;
 
 /// <summary>
-/// Runs iproute2 or a shell inside one of the benchmark's namespaces with <c>nsenter</c>, through the
+/// Runs iproute2, nft or a shell inside one of the benchmark's namespaces with <c>nsenter</c>, through the
 /// namespace fd this process holds (<c>/proc/PID/fd/N</c>): the benchmark never names or mounts a
 /// namespace where the machine would see it, and never runs these commands in its own namespace.
 /// </summary>
@@ -15,6 +15,9 @@ internal static class NetnsCommand
 
     /// <summary>Runs <c>ip ARGS</c> inside <paramref name="netns"/>.</summary>
     public static string Ip(NetworkNamespace netns, string arguments) => Run(netns, "ip " + arguments, ["ip", .. arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
+
+    /// <summary>Runs <paramref name="command"/> (a program and its arguments, no shell) inside <paramref name="netns"/>.</summary>
+    public static string Command(NetworkNamespace netns, params string[] command) => Run(netns, string.Join(' ', command), command);
 
     /// <summary>
     /// Runs a shell script inside <paramref name="netns"/> and in a private mount namespace with a fresh

@@ -39,6 +39,7 @@ internal static unsafe partial class LinuxNative
 
     internal const int AF_PACKET = 17, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000;
     internal const int SOL_SOCKET = 1, SO_ATTACH_FILTER = 26, SOL_PACKET = 263, PACKET_QDISC_BYPASS = 20;
+    internal const int SOL_IP = 0, IP_TRANSPARENT = 19, SOL_IPV6 = 41, IPV6_TRANSPARENT = 75;
     internal const int ENOBUFS = 105, EAGAIN = 11, EINTR = 4;
 
     /// <summary>The size of glibc's <c>cpu_set_t</c> (1024 CPUs).</summary>

@@ -1,3 +1,4 @@
+using SkLookup.Benchmarks.ControlPlane;
 using SkLookup.Benchmarks.Flood;
 using SkLookup.Benchmarks.Machine;
 using SkLookup.Benchmarks.TestRuns;
@@ -15,4 +16,6 @@ internal sealed record BenchmarkReport(
     IReadOnlyList<TestRunCaseResult> TestRuns,
     IReadOnlyList<ILookupCandidate> Candidates,
     IReadOnlyList<FloodResults> Floods,
-    IReadOnlyList<FloodConfiguration> FloodConfigurations);
+    IReadOnlyList<FloodConfiguration> FloodConfigurations,
+    IReadOnlyList<FloodResults> AnyPortFloods,
+    ControlPlaneResults? ControlPlane);

@@ -1,7 +1,9 @@
 using System.Text;
 using SkLookup.Benchmarks.Flood;
 using SkLookup.Benchmarks.Machine;
+using SkLookup.Benchmarks.TestRuns;
 using SkLookup.Benchmarks.Statistics;
+using static SkLookup.Benchmarks.Report.Format;
 
 namespace SkLookup.Benchmarks.Report;
 
@@ -23,57 +25,149 @@ internal static class MarkdownReport
         Machine(text, report);
         Summary(text, report);
         if (report.TestRunSettings is not null)
-            TestRuns(text, report);
+            TestRunSection.Render(text, report);
         if (report.Floods.Count > 0)
             Floods(text, report);
-        NotDone(text);
+        if (report.ControlPlane is not null)
+            ControlPlaneSection.Render(text, report);
+        if (report.AnyPortFloods.Count > 0)
+            AnyPortSection.Render(text, report);
+        NotDone(text, report);
         return text.ToString();
     }
 
-    // One line per flood: the headline of each section, taken from the same results as the sections below.
+    // The headlines, each taken from the same results as the sections below.
     private static void Summary(StringBuilder text, BenchmarkReport report)
+    {
+        if (report.TestRuns.Count == 0 && report.Floods.Count == 0 && report.ControlPlane is null && report.AnyPortFloods.Count == 0)
+            return;
+        text.AppendLine("## Summary");
+        text.AppendLine();
+        if (report.TestRuns.Count > 0 || report.Floods.Count > 0)
+            DispatcherAgainstSeries(text, report);
+        var lines = new List<string>();
+        TargetLines(report, lines);
+        foreach (var line in lines)
+            text.AppendLine($"- {line}");
+        if (lines.Count > 0)
+            text.AppendLine();
+    }
+
+    private static void DispatcherAgainstSeries(StringBuilder text, BenchmarkReport report)
     {
         var twoCpus = report.Floods.FirstOrDefault(results => results.Settings.Layout == FloodLayout.TwoCpus);
         var oneCpu = report.Floods.FirstOrDefault(results => results.Settings.Layout == FloodLayout.OneCpu);
-        if (report.TestRuns.Count == 0 && report.Floods.Count == 0)
-            return;
-        text.AppendLine("## Summary: the series' LPM-trie program (200 entries)");
+        var bindings = FloodConfigurations.DispatcherBindings;
+        text.AppendLine($"**The dispatcher next to the series' LPM-trie program, both with {bindings} bindings.** Test runs: ns per lookup over a no-op " +
+                        "program (section 1; the dispatcher with host bindings). One CPU: Δ CPU ns per packet against no program attached, exact " +
+                        "(section 2b). Two CPUs: Δ rx pps against no program attached (section 2a), and the series' published Δ.");
         text.AppendLine();
-        text.AppendLine("| lookup | test run: ns/lookup, hit / miss (1) | one CPU: Δ CPU ns/packet, no-op / hit / miss (2b) | two CPUs: Δ rx pps, hit (2a) | series: Δ rx pps, with prog vs no prog |");
-        text.AppendLine("|---|---:|---:|---:|---:|");
+        text.AppendLine("| lookup | test run, hit / miss: series LPM | dispatcher | kernel floor | one CPU, Δ ns/packet: no-op | series hit | dispatcher hit | series miss | dispatcher miss | " +
+                        "dispatcher hit − series hit | two CPUs, Δ rx pps: series hit | dispatcher hit | series, published |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
         foreach (var shape in report.Options.Shapes)
         {
-            var testRun = "-";
-            var hit = report.TestRuns.FirstOrDefault(result => result.Shape == shape && result.Candidate == "series-lpm" && result.Case == "hit");
-            var miss = report.TestRuns.FirstOrDefault(result => result.Shape == shape && result.Candidate == "series-lpm" && result.Case == "miss");
-            if (hit is not null && miss is not null)
-                testRun = $"{hit.DeltaKernelNs:F0} / {miss.DeltaKernelNs:F0}";
-            var cost = "-";
+            string TestRun(string candidate, string miss)
+            {
+                var hit = TestRunSection.Find(report, candidate, shape, bindings, "hit");
+                var missed = TestRunSection.Find(report, candidate, shape, bindings, miss);
+                return hit is null || missed is null ? "-" : $"{hit.DeltaKernelNs:F0} / {missed.DeltaKernelNs:F0}";
+            }
+            var floor = TestRunSection.Floor(report, shape) is { } value ? value.ToString("F0") : "-";
+            string[] cost = ["-", "-", "-", "-", "-"];
+            var versus = "-";
             if (oneCpu is not null)
             {
-                var baseline = oneCpu.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.SenderCpuNsPerPacket).Mean;
-                var baselineSummary = oneCpu.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.SenderCpuNsPerPacket);
-                string Delta(FloodConfiguration configuration)
+                var baseline = oneCpu.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.SenderCpuNsPerPacket);
+                FloodConfiguration[] columns = [FloodConfigurations.NoOp, FloodConfigurations.SeriesLpmHit, FloodConfigurations.DispatcherHit,
+                    FloodConfigurations.SeriesLpmMiss, FloodConfigurations.DispatcherMiss];
+                for (var i = 0; i < columns.Length; i++)
                 {
-                    var measured = oneCpu.Summarise(shape, configuration.Name, run => run.SenderCpuNsPerPacket);
-                    return $"{measured.Mean - baseline:+0;-0}{NoiseMark(measured, baselineSummary)}";
+                    var measured = oneCpu.Summarise(shape, columns[i].Name, run => run.SenderCpuNsPerPacket);
+                    cost[i] = $"{measured.Mean - baseline.Mean:+0;-0}{NoiseMark(measured, baseline)}";
                 }
-                cost = $"{Delta(FloodConfigurations.NoOp)} / {Delta(FloodConfigurations.SeriesLpmHit)} / {Delta(FloodConfigurations.SeriesLpmMiss)} (of {baseline:N0})";
+                var series = oneCpu.Summarise(shape, FloodConfigurations.SeriesLpmHit.Name, run => run.SenderCpuNsPerPacket);
+                var ours = oneCpu.Summarise(shape, FloodConfigurations.DispatcherHit.Name, run => run.SenderCpuNsPerPacket);
+                versus = $"{ours.Mean - series.Mean:+0;-0} ns: {NoWorse(ours.Mean <= series.Mean, Distinguishable(ours, series))}";
             }
-            var pps = "-";
+            string seriesPps = "-", oursPps = "-";
             if (twoCpus is not null)
             {
-                var baseline = twoCpus.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.RxPps).Mean;
-                var baselineSummary = twoCpus.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.RxPps);
-                var withProgram = twoCpus.Summarise(shape, FloodConfigurations.SeriesLpmHit.Name, run => run.RxPps);
-                pps = $"{Percent(withProgram.Mean / baseline - 1)}{NoiseMark(withProgram, baselineSummary)}";
+                var baseline = twoCpus.Summarise(shape, FloodConfigurations.NoProgram.Name, run => run.RxPps);
+                var series = twoCpus.Summarise(shape, FloodConfigurations.SeriesLpmHit.Name, run => run.RxPps);
+                var ours = twoCpus.Summarise(shape, FloodConfigurations.DispatcherHit.Name, run => run.RxPps);
+                var bound = twoCpus.ReceiverSaturated(shape) ? "" : " (sender-bound)";
+                seriesPps = $"{Percent(series.Mean / baseline.Mean - 1)}{NoiseMark(series, baseline)}{bound}";
+                oursPps = $"{Percent(ours.Mean / baseline.Mean - 1)}{NoiseMark(ours, baseline)}{bound}";
             }
-            var series = SeriesReference.Floods.TryGetValue(shape.Name, out var table) ? $"{table.WithProgramVsNoProgramPercent:+0.0;-0.0}%" : "-";
-            text.AppendLine($"| {shape} | {testRun} | {cost} | {pps} | {series} |");
+            var published = SeriesReference.Floods.TryGetValue(shape.Name, out var table) ? $"{table.WithProgramVsNoProgramPercent:+0.0;-0.0}%" : "-";
+            text.AppendLine($"| {shape} | {TestRun("series-lpm", "miss")} | {TestRun($"dispatcher {Dispatching.BindingMix.Host.Name}", DispatcherCandidate.Miss)} | {floor} | " +
+                            $"{string.Join(" | ", cost)} | {versus} | {seriesPps} | {oursPps} | {published} |");
         }
         text.AppendLine();
-        text.AppendLine(WithinNoiseNote);
+        text.AppendLine("The target for the floods is the dispatcher's Δ no worse than the series' program's in the same run: *dispatcher hit − series hit* " +
+                        "compares their CPU cost per packet (one CPU, exact), where *no worse* means lower, or higher by less than this run can tell from noise. " +
+                        "*Sender-bound*: the receiving CPU was not saturated in that flood, so its rx pps follow the sender (see 2a). " +
+                        WithinNoiseNote);
         text.AppendLine();
+    }
+
+    private static string NoWorse(bool lower, bool distinguishable) => (lower, distinguishable) switch
+    {
+        (true, true) => "no worse (lower)",
+        (true, false) => "no worse (lower, within noise †)",
+        (false, false) => "no worse (higher, within noise †)",
+        (false, true) => "**worse**",
+    };
+
+    private static void TargetLines(BenchmarkReport report, List<string> lines)
+    {
+        var hit200 = TestRunSection.Dispatcher(report, DispatcherCandidate.Hit, 200);
+        var hit1M = TestRunSection.Dispatcher(report, DispatcherCandidate.Hit, 1_000_000);
+        var floors = report.Options.Shapes.Select(shape => TestRunSection.Floor(report, shape)).OfType<double>().ToList();
+        if (hit200.Count > 0 && floors.Count > 0)
+        {
+            lines.Add($"**Per-lookup hit** (section 1b): {MinMax(hit200)} ns at 200 bindings (target ≤ {TestRunSection.HitTargetAt200:F0}) and " +
+                      $"{(hit1M.Count > 0 ? MinMax(hit1M) + " ns" : "not measured")} at 1,000,000 (target ≤ {TestRunSection.HitTargetAt1M:F0}), over lookups and binding mixes; " +
+                      $"the kernel-mandated part alone (SOCKMAP lookup, `bpf_sk_assign`, `bpf_sk_release`) costs {MinMax(floors)} ns here, " +
+                      $"because with `{report.Machine.ReturnStackMitigation}` each helper call costs about " +
+                      $"{(report.TestRuns.Where(r => r.Candidate == "one helper call").Select(r => r.DeltaKernelNs).DefaultIfEmpty(double.NaN).Average()):F0} ns.");
+        }
+        var miss = TestRunSection.Dispatcher(report, DispatcherCandidate.Miss);
+        var missBound = TestRunSection.Dispatcher(report, DispatcherCandidate.MissBoundPort);
+        if (miss.Count > 0)
+            lines.Add($"**Per-lookup miss** (target ≤ {TestRunSection.MissTarget:F0} ns): {MinMax(miss)} ns on a port no binding names, " +
+                      $"{MinMax(missBound)} ns on a port bound elsewhere (every probe of the class runs), over lookups, binding mixes and " +
+                      $"{MinMax(miss.Select(r => (double)r.Bindings).ToList(), "N0")} bindings.");
+        if (report.ControlPlane is { } control)
+        {
+            var applies = string.Join(", ", control.Applies.Select(apply => $"{apply.Bindings:N0} in {apply.Apply.Median:F2} s " +
+                $"({apply.TotalBytes / 1048576.0:F0} MiB of kernel memory)"));
+            var forms = string.Join(", ", control.Cli.Where(c => c.Missing is null && !c.InProcess).Select(c => $"{c.Form} {Statistics.Summary.MedianOf(c.Milliseconds):F0} ms"));
+            lines.Add($"**Control plane** (section 3): applying {applies} (targets: 100,000 < {ControlPlaneSection.Apply100kTargetSeconds:F0} s, " +
+                      $"1,000,000 < {ControlPlaneSection.Apply1MTargetSeconds:F0} s); one `sklookup bind`, median: {forms} (target < {ControlPlaneSection.BindTargetMilliseconds:F0} ms).");
+        }
+        var oneCpu = report.AnyPortFloods.FirstOrDefault(results => results.Settings.Layout == FloodLayout.OneCpu);
+        if (oneCpu is not null)
+        {
+            var parts = new List<string>();
+            foreach (var target in oneCpu.Runs.Select(run => run.Target).Distinct())
+            {
+                var ours = oneCpu.Summarise(target.Shape, AnyPortConfigurations.Dispatcher.Name, run => run.SenderCpuNsPerPacket);
+                var tproxy = oneCpu.Summarise(target.Shape, AnyPortConfigurations.Tproxy.Name, run => run.SenderCpuNsPerPacket);
+                parts.Add($"{target.Shape} {ours.Mean:N0} against {tproxy.Mean:N0} ({Percent(tproxy.Mean / ours.Mean - 1)} for TPROXY{NoiseMark(tproxy, ours)})");
+            }
+            lines.Add($"**Any port to one socket** (section 4), CPU ns per packet on one CPU, dispatcher against nftables TPROXY: {string.Join("; ", parts)}.");
+        }
+    }
+
+    private static string MinMax(IReadOnlyList<TestRunCaseResult> results) => MinMax(results.Select(r => r.DeltaKernelNs).ToList());
+
+    private static string MinMax(IReadOnlyList<double> values, string format = "F0")
+    {
+        var min = values.Min();
+        var max = values.Max();
+        return min == max ? min.ToString(format) : $"{min.ToString(format)} to {max.ToString(format)}";
     }
 
     private static void Machine(StringBuilder text, BenchmarkReport report)
@@ -89,44 +183,11 @@ internal static class MarkdownReport
         text.AppendLine($"| kernel (`uname -srv`) | {machine.Kernel} |");
         text.AppendLine($"| runtime | {machine.DotNet} |");
         text.AppendLine($"| load average (1, 5, 15 min) | {machine.LoadAverage} at the start, {report.LoadAverageAtEnd} at the end |");
+        text.AppendLine($"| `{MachineInfo.ReturnStackMitigationFile}` | {machine.ReturnStackMitigation} |");
         text.AppendLine();
         text.AppendLine("The load average shows other work on the machine while the benchmark ran; such work competes for the same two CPUs " +
                         "and is the main source of the spread below. Hardware performance counters are not available in this VM, so the series' " +
                         "`perf` cpu-cycles tables cannot be reproduced; CPU cost comes from `/proc/stat` and the scheduler's per-thread accounting instead.");
-        text.AppendLine();
-    }
-
-    private static void TestRuns(StringBuilder text, BenchmarkReport report)
-    {
-        var settings = report.TestRunSettings!;
-        text.AppendLine("## 1. Per-lookup cost (BPF_PROG_TEST_RUN)");
-        text.AppendLine();
-        text.AppendLine("**Method.** Each candidate program runs in `BPF_PROG_TEST_RUN` on a synthetic sk_lookup context with a large repeat " +
-                        $"(calibrated so that one measurement takes about {settings.TargetMeasurement.TotalMilliseconds:F0} ms), alternating with a " +
-                        "no-op program that returns `SK_PASS` (no-op, candidate, no-op, candidate, ...) in the same process, " +
-                        $"pinned to CPU {settings.Cpu} with `sched_setaffinity`. After one unrecorded warm-up pair, {settings.Rounds} rounds are recorded. " +
-                        "The cost of a lookup is the median of the candidate minus the median of the no-op, both as the kernel reports them " +
-                        "(mean ns per run, integer, with time spent rescheduled excluded); the no-op absorbs the test run's own fixed cost. " +
-                        "The spread is that of the per-round differences (candidate minus the no-op of the same round). " +
-                        "The wall-clock column measures the same difference around the syscall instead: finer resolution, but it counts time the " +
-                        "thread was preempted by other work, so on a busy machine it is higher. Before measuring, each case is run once and its " +
-                        "verdict and selected socket are checked.");
-        text.AppendLine();
-        text.AppendLine("Candidates:");
-        foreach (var candidate in report.Candidates)
-            text.AppendLine($"- `{candidate.Name}`: {candidate.Description}. Loaded with {settings.BindingsCount} bindings.");
-        text.AppendLine("  A *hit* looks up the steered binding's address and port (one trie lookup, SOCKMAP lookup, `bpf_sk_assign`); " +
-                        "a *miss* looks up a port no binding covers (two trie lookups, then `SK_PASS`).");
-        text.AppendLine();
-        text.AppendLine("| candidate | lookup | case | Δ ns/lookup (median − no-op median) | per-round Δ min–max | per-round Δ IQR | candidate median ns | no-op median ns | wall-clock Δ ns | repeat | rounds |");
-        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var result in report.TestRuns)
-        {
-            var delta = result.PerRoundKernelDelta;
-            text.AppendLine($"| {result.Candidate} | {result.Shape} | {result.Case} | **{result.DeltaKernelNs:F1}** | {delta.Min:F0}–{delta.Max:F0} | " +
-                            $"{delta.LowerQuartile:F1}–{delta.UpperQuartile:F1} | {result.CandidateKernel.Median:F1} | {result.NoOpKernel.Median:F1} | " +
-                            $"{result.DeltaWallNs:F1} | {result.Repeat:N0} | {result.Rounds} |");
-        }
         text.AppendLine();
     }
 
@@ -150,7 +211,8 @@ internal static class MarkdownReport
         text.AppendLine("**Counters.** *rx pps* is the receiver's veth `rx_packets` (read in the receiver's namespace from `/proc/net/dev`) over a run, the closest " +
                         "thing here to the series' `ifpps`. *processed pps* is the counter that grows once per flood packet the stack finished (`nstat` names): " +
                         "`TcpExtSyncookiesSent` for TCP, `UdpInErrors` / `Udp6InErrors` for UDP, where the kernel counts a datagram the socket filter dropped. " +
-                        "A check before each flood makes sure the two agree (a bad checksum would show as received but not processed).");
+                        "Before each configuration's first run, a check makes sure the two agree (a bad checksum or a configuration that steers " +
+                        "nowhere would show as received but not processed).");
         text.AppendLine();
         text.AppendLine("**Method.** Each flood runs continuously while the configurations take turns on the receiver, round-robin (the first configuration " +
                         "of a round rotates), each attached, left to settle, then measured. Tables give the mean over runs ± the sample standard deviation over " +
@@ -212,6 +274,15 @@ internal static class MarkdownReport
                 text.AppendLine($"| {configuration.Label} | {summary.Mean:N0} ± {summary.RelativeStandardDeviation * 100:F1}% | {delta} | {seriesPps} | {seriesDelta} |");
             }
             text.AppendLine();
+            if (!floods.ReceiverSaturated(shape))
+            {
+                var (lowest, highest) = floods.ReceiverBusy(shape);
+                text.AppendLine($"**Sender-bound.** In the {shape} flood the receiving CPU was busy only {lowest * 100:F0}–{highest * 100:F0}% of the time " +
+                                "(mean per configuration): the sender, not the receive path, set the rate, so Δ rx pps here says how fast the sender ran, " +
+                                "not what sk_lookup costs, and the tick-sampled softirq estimate below undercounts (a CPU that idles between packets takes " +
+                                "no ticks while idle). Read section 2b for this flood.");
+                text.AppendLine();
+            }
         }
 
         text.AppendLine("**Per-packet CPU cost, estimated.** The receiving CPU's softirq time in `/proc/stat` over a run, divided by the packets processed in it. " +
@@ -288,32 +359,26 @@ internal static class MarkdownReport
         text.AppendLine();
     }
 
-    private static void NotDone(StringBuilder text)
+    private static void NotDone(StringBuilder text, BenchmarkReport report)
     {
-        text.AppendLine("## 3. Not done yet");
+        var missing = new List<string>();
+        if (report.TestRunSettings is null)
+            missing.Add("**Per-lookup cost** (section 1): not run in this invocation.");
+        if (report.Floods.Count == 0)
+            missing.Add("**Floods** (section 2): not run in this invocation.");
+        if (report.ControlPlane is null)
+            missing.Add("**Control plane** (section 3): not run in this invocation.");
+        else
+            missing.Add("**Control plane**: removing and listing bindings, and registering sockets, are not timed on their own; section 3 times " +
+                        "applying whole sets and one `sklookup bind`.");
+        if (report.AnyPortFloods.Count == 0)
+            missing.Add("**nftables TPROXY** (section 4): not run in this invocation.");
+        missing.Add("**cpu-cycles per lookup function** (the series' second set of tables): needs hardware performance counters, which this VM does not have.");
+        text.AppendLine("## 5. Not measured");
         text.AppendLine();
-        text.AppendLine("- **The dispatcher** (SkLookup's own program) is not measured: it does not exist yet. It plugs in as one more " +
-                        "`ILookupCandidate` (bench/SkLookup.Benchmarks/TestRuns/LookupCandidates.cs) and one more `FloodConfiguration` " +
-                        "(bench/SkLookup.Benchmarks/Flood/FloodConfigurations.cs).");
-        text.AppendLine("- **Control plane** (time to add, remove and list bindings): not measured.");
-        text.AppendLine("- **Alternative: nftables TPROXY** for \"any port to one socket\" in the flood setup: not measured.");
-        text.AppendLine("- **cpu-cycles per lookup function** (the series' second set of tables): needs hardware performance counters, which this VM does not have.");
+        foreach (var item in missing)
+            text.AppendLine($"- {item}");
         text.AppendLine();
         text.AppendLine("No number is given for these; nothing above stands in for them.");
-    }
-
-    private static string Percent(double share) => $"{share * 100:+0.0;-0.0;0.0}%";
-
-    /// <summary>The mark set after a Δ that this run cannot tell from noise.</summary>
-    private const string WithinNoise = " †";
-
-    private const string WithinNoiseNote = "† marks a Δ smaller than twice its standard error (√(s₁²/n₁ + s₂²/n₂) over the runs): in this run it cannot be told from noise.";
-
-    // A difference of means is told from noise when it exceeds twice its standard error.
-    private static string NoiseMark(Summary measured, Summary baseline)
-    {
-        var standardError = Math.Sqrt(measured.StandardDeviation * measured.StandardDeviation / measured.Count +
-                                      baseline.StandardDeviation * baseline.StandardDeviation / baseline.Count);
-        return Math.Abs(measured.Mean - baseline.Mean) < 2 * standardError ? WithinNoise : "";
     }
 }

@@ -1,8 +1,8 @@
 namespace SkLookup.Benchmarks.TestRuns;
 
 /// <summary>
-/// A program whose per-lookup cost the test-run benchmark measures against a no-op program. To add one
-/// (the dispatcher, say), implement this and list it in <see cref="LookupCandidates.All"/>.
+/// A program whose per-lookup cost the test-run benchmark measures against a no-op program. To add one,
+/// implement this and list it in <see cref="LookupCandidates.All"/>.
 /// </summary>
 internal interface ILookupCandidate
 {
@@ -11,6 +11,9 @@ internal interface ILookupCandidate
 
     /// <summary>One sentence for BENCHMARKS.md: what the program does.</summary>
     string Description { get; }
+
+    /// <summary>The numbers of bindings to measure the program with, each a separate build.</summary>
+    IReadOnlyList<int> BindingCounts { get; }
 
     /// <summary>
     /// Loads the program with <paramref name="bindingsCount"/> bindings, set up so that lookups of

@@ -1,12 +1,19 @@
+using SkLookup.Benchmarks.Dispatching;
+
 namespace SkLookup.Benchmarks.TestRuns;
 
-/// <summary>The candidates the test-run benchmark measures. The dispatcher's candidate goes in this list.</summary>
+/// <summary>The candidates the test-run benchmark measures, in table order.</summary>
 internal static class LookupCandidates
 {
-    /// <summary>Every candidate, in table order.</summary>
+    /// <summary>
+    /// The floors first (one helper call; the kernel-mandated part of a hit), then the series' program,
+    /// then the dispatcher in each binding mix at every size.
+    /// </summary>
     public static IReadOnlyList<ILookupCandidate> All { get; } =
     [
+        new HelperCallCandidate(),
+        new AssignFloorCandidate(),
         new SeriesLpmCandidate(),
-        // Later: new DispatcherCandidate(), building SkLookup's dispatcher with bindingsCount bindings.
+        .. BindingMix.All.Select(mix => new DispatcherCandidate(mix, DispatcherCandidate.AllCounts)),
     ];
 }

@@ -14,6 +14,8 @@ internal sealed class SeriesLpmCandidate : ILookupCandidate
         "the series' benchmark shape (inet-tool's inet-kern.c): LPM_TRIE lookup of {protocol, port, address} → socket index, " +
         "on a miss a second lookup with port 0, then SOCKMAP lookup + bpf_sk_assign; written with our Assembler";
 
+    public IReadOnlyList<int> BindingCounts { get; } = [Flood.FloodConfigurations.SeriesBindings];
+
     public PreparedCandidate Build(int bindingsCount, LookupShape shape)
     {
         var resources = new Disposables();

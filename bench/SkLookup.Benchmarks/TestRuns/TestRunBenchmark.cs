@@ -13,8 +13,11 @@ namespace SkLookup.Benchmarks.TestRuns;
 /// </summary>
 internal sealed class TestRunBenchmark(TestRunSettings settings, Action<string> log)
 {
-    /// <summary>Measures every case of every candidate on every shape.</summary>
-    public IReadOnlyList<TestRunCaseResult> Run(IReadOnlyList<ILookupCandidate> candidates, IReadOnlyList<LookupShape> shapes)
+    /// <summary>
+    /// Measures every case of every candidate on every shape, at each of the candidate's binding counts
+    /// that <paramref name="includeCount"/> lets through.
+    /// </summary>
+    public IReadOnlyList<TestRunCaseResult> Run(IReadOnlyList<ILookupCandidate> candidates, IReadOnlyList<LookupShape> shapes, Func<int, bool> includeCount)
     {
         var results = new List<TestRunCaseResult>();
         using var pin = CpuAffinity.PinCurrentThread(settings.Cpu);
@@ -23,14 +26,21 @@ internal sealed class TestRunBenchmark(TestRunSettings settings, Action<string> 
         {
             foreach (var shape in shapes)
             {
-                using var prepared = candidate.Build(settings.BindingsCount, shape);
-                foreach (var lookup in prepared.Cases)
+                foreach (var count in candidate.BindingCounts)
                 {
-                    Check(candidate, shape, prepared.Program, lookup);
-                    var result = Measure(candidate.Name, shape, lookup, noOp, prepared.Program);
-                    log($"  {candidate.Name} {shape} {lookup.Name}: {result.DeltaKernelNs:F1} ns/lookup over the no-op " +
-                        $"(per-round {result.PerRoundKernelDelta.Min:F0}..{result.PerRoundKernelDelta.Max:F0}; wall {result.DeltaWallNs:F1}), repeat {result.Repeat}");
-                    results.Add(result);
+                    if (!includeCount(count))
+                        continue;
+                    using var prepared = candidate.Build(count, shape);
+                    if (prepared.Note is not null)
+                        log($"  {candidate.Name} {shape} {count:N0} bindings: {prepared.Note}");
+                    foreach (var lookup in prepared.Cases)
+                    {
+                        Check(candidate, shape, prepared.Program, lookup);
+                        var result = Measure(candidate.Name, shape, count, lookup, noOp, prepared.Program);
+                        log($"  {candidate.Name} {shape} {count:N0} {lookup.Name}: {result.DeltaKernelNs:F1} ns/lookup over the no-op " +
+                            $"(per-round {result.PerRoundKernelDelta.Min:F0}..{result.PerRoundKernelDelta.Max:F0}; wall {result.DeltaWallNs:F1}), repeat {result.Repeat}");
+                        results.Add(result);
+                    }
                 }
             }
         }
@@ -46,7 +56,7 @@ internal sealed class TestRunBenchmark(TestRunSettings settings, Action<string> 
                 $"got {outcome.Verdict} with cookie {outcome.SelectedSocketCookie}; fix the candidate before measuring it");
     }
 
-    private TestRunCaseResult Measure(string candidate, LookupShape shape, LookupCase lookup, BpfProgram noOp, BpfProgram program)
+    private TestRunCaseResult Measure(string candidate, LookupShape shape, int bindings, LookupCase lookup, BpfProgram noOp, BpfProgram program)
     {
         // Calibrate the repeat so that one candidate measurement takes about the target time.
         var probe = program.TestRun(lookup.Input, 100_000);
@@ -66,7 +76,7 @@ internal sealed class TestRunBenchmark(TestRunSettings settings, Action<string> 
             (noOpKernel[round], noOpWall[round]) = RunOnce(noOp, lookup, repeat);
             (candidateKernel[round], candidateWall[round]) = RunOnce(program, lookup, repeat);
         }
-        return new TestRunCaseResult(candidate, shape, lookup.Name, repeat, noOpKernel, candidateKernel, noOpWall, candidateWall);
+        return new TestRunCaseResult(candidate, shape, bindings, lookup.Name, repeat, noOpKernel, candidateKernel, noOpWall, candidateWall);
     }
 
     private static (double KernelNs, double WallNs) RunOnce(BpfProgram program, LookupCase lookup, uint repeat)

@@ -3,12 +3,13 @@ using SkLookup.Benchmarks.Statistics;
 namespace SkLookup.Benchmarks.TestRuns;
 
 /// <summary>
-/// The rounds measured for one candidate, shape and case. Each round ran the no-op program and then the
+/// The rounds measured for one candidate, shape, number of bindings and case. Each round ran the no-op program and then the
 /// candidate, <see cref="Repeat"/> times each, on the same input, in the same process pinned to one CPU.
 /// </summary>
 internal sealed record TestRunCaseResult(
     string Candidate,
     LookupShape Shape,
+    int Bindings,
     string Case,
     uint Repeat,
     IReadOnlyList<double> NoOpKernelNs,

@@ -4,5 +4,4 @@ namespace SkLookup.Benchmarks.TestRuns;
 /// <param name="Cpu">The CPU the measuring thread is pinned to.</param>
 /// <param name="Rounds">Alternating no-op/candidate rounds per case.</param>
 /// <param name="TargetMeasurement">About how long one candidate measurement takes; sets the repeat.</param>
-/// <param name="BindingsCount">Bindings each candidate is loaded with (the series used 200).</param>
-internal sealed record TestRunSettings(int Cpu, int Rounds, TimeSpan TargetMeasurement, int BindingsCount);
+internal sealed record TestRunSettings(int Cpu, int Rounds, TimeSpan TargetMeasurement);

@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Net;
+using SkLookup.Benchmarks.Dispatching;
+using SkLookup.Bpf;
+
+namespace SkLookup.Benchmarks.ControlPlane;
+
+/// <summary>
+/// The control plane's costs, in a private network namespace with a private bpffs: the time to apply
+/// 1,000, 100,000 and 1,000,000 bindings with <see cref="Dispatcher.ReplaceBindings"/> and the kernel memory
+/// they take; and the time of one <c>sklookup bind</c> from the command line, in each form of the tool,
+/// against a dispatcher that holds 200 bindings.
+/// </summary>
+internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, Action<string> log)
+{
+    /// <summary>The numbers of bindings applied.</summary>
+    public static readonly IReadOnlyList<int> ApplyCounts = [1_000, 100_000, 1_000_000];
+
+    /// <summary>How many bindings the dispatcher holds while <c>sklookup bind</c> is timed.</summary>
+    public const int CliStateBindings = 200;
+
+    /// <summary>The binding each timed <c>sklookup bind</c> adds (and the benchmark removes again before the next).</summary>
+    public static readonly string[] CliBinding = ["cli-bench", "tcp", "203.0.113.7", "8080"];
+
+    /// <summary>The mix of the applied bindings.</summary>
+    public static BindingMix ApplyMix => BindingMix.All[^1];
+
+    /// <summary>Runs both parts.</summary>
+    public ControlPlaneResults Run()
+    {
+        using var netns = NetworkNamespace.CreatePrivate();
+        using var bpffs = PrivateBpfFs.Mount();
+        try
+        {
+            var applies = new List<ApplyResult>();
+            foreach (var count in ApplyCounts)
+                applies.Add(MeasureApply(netns, bpffs.Path, count, Repeats(count)));
+            var notes = new List<string>();
+            var runs = quick ? 10 : 30;
+            var cli = MeasureCli(netns, bpffs.Path, runs, notes);
+            return new ControlPlaneResults(applies, CliStateBindings, cli, runs, notes);
+        }
+        finally
+        {
+            Dispatcher.Unload(netns, bpffs.Path);
+        }
+    }
+
+    private int Repeats(int count) => count switch
+    {
+        <= 1_000 => quick ? 3 : 7,
+        <= 100_000 => quick ? 1 : 5,
+        _ => quick ? 1 : 3,
+    };
+
+    /// <summary>
+    /// <paramref name="count"/> bindings spread evenly over the four traffic classes, in the mixed mix with
+    /// any-port bindings, on 4,096 labels.
+    /// </summary>
+    public static List<(Binding Binding, uint DestinationId)> Bindings(int count, BindingMix mix)
+    {
+        var bindings = new List<(Binding, uint)>(count);
+        for (var i = 0; i < LookupShape.All.Count; i++)
+        {
+            var share = count / LookupShape.All.Count + (i < count % LookupShape.All.Count ? 1 : 0);
+            bindings.AddRange(BindingSet.Generate(LookupShape.All[i], share, mix));
+        }
+        return bindings;
+    }
+
+    private ApplyResult MeasureApply(NetworkNamespace netns, string bpffs, int count, int repeats)
+    {
+        var withIds = Bindings(count, ApplyMix);
+        var bindings = withIds.Select(pair => pair.Binding).ToList();
+        // The same set with its last binding moved to an address no other binding uses.
+        var changed = new List<Binding>(bindings);
+        changed[^1] = changed[^1] with { Prefix = new IPNetwork(IPAddress.Parse("198.18.0.1"), 32), Port = 9 };
+        var load = new List<double>();
+        var apply = new List<double>();
+        var reapply = new List<double>();
+        IReadOnlyList<KernelObjectMemory> memory = [];
+        for (var repeat = 0; repeat < repeats; repeat++)
+        {
+            Dispatcher.Unload(netns, bpffs);
+            var clock = Stopwatch.StartNew();
+            using (var dispatcher = Dispatcher.Load(netns, bpffs))
+            {
+                load.Add(clock.Elapsed.TotalSeconds);
+                clock.Restart();
+                var diff = dispatcher.ReplaceBindings(bindings, dryRun: false);
+                apply.Add(clock.Elapsed.TotalSeconds);
+                if (diff.Added.Count != count || diff.Removed.Count != 0)
+                    throw new InvalidOperationException($"applying {count:N0} bindings to an empty dispatcher added {diff.Added.Count:N0} and removed {diff.Removed.Count:N0}");
+                if (repeat == repeats - 1)
+                    memory = MeasureMemory(dispatcher);
+                clock.Restart();
+                diff = dispatcher.ReplaceBindings(changed, dryRun: false);
+                reapply.Add(clock.Elapsed.TotalSeconds);
+                if (diff.Added.Count != 1 || diff.Removed.Count != 1)
+                    throw new InvalidOperationException($"re-applying {count:N0} bindings with one changed added {diff.Added.Count:N0} and removed {diff.Removed.Count:N0}");
+            }
+            log($"  apply {count:N0} bindings: dispatcher load {load[^1]:F3} s, apply {apply[^1]:F3} s, apply again with one changed {reapply[^1]:F3} s");
+        }
+        Dispatcher.Unload(netns, bpffs);
+        // The program alone for the same bindings, outside the control plane: deriving the shape, placing the
+        // probe tables, generating, verifying and loading (what every apply does once).
+        var programSeconds = new List<double>();
+        for (var repeat = 0; repeat < repeats; repeat++)
+        {
+            using var fixture = DispatcherFixture.Load(withIds);
+            programSeconds.Add(fixture.BuildTime.TotalSeconds);
+        }
+        var result = new ApplyResult(count, load, apply, reapply, memory, programSeconds);
+        log($"  the program alone for {count:N0} bindings: {Statistics.Summary.MedianOf(programSeconds):F3} s");
+        log($"  {count:N0} bindings take {result.TotalBytes / 1048576.0:F1} MiB of kernel memory: " +
+            string.Join(", ", memory.Select(item => $"{item.Name} {item.Bytes / 1048576.0:F2}")));
+        return result;
+    }
+
+    /// <summary>
+    /// The memlock of every map pinned in the state directory, of the maps the attached program holds
+    /// without pins (its probe tables, found through the program's map ids), and of the program itself.
+    /// </summary>
+    private static List<KernelObjectMemory> MeasureMemory(Dispatcher dispatcher)
+    {
+        var items = new List<KernelObjectMemory>();
+        var seen = new HashSet<uint>();
+        foreach (var file in Directory.EnumerateFiles(dispatcher.StatePath).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(file);
+            // Pinned maps are named after the map; the program and link pins are not maps.
+            if (!name.StartsWith("sk_", StringComparison.Ordinal))
+                continue;
+            using var map = BpfMap.OpenPinned(file);
+            var info = map.RefreshInfo();
+            if (info.Name == name && seen.Add(info.Id))
+                items.Add(new KernelObjectMemory(info.Name, info.Type.ToString(), Pinned: true, info.MemlockBytes));
+        }
+        using var program = BpfProgram.OpenById(dispatcher.Program.Id);
+        foreach (var id in ProgramMapIds.Read(program))
+        {
+            if (!seen.Add(id))
+                continue;
+            using var map = BpfMap.OpenById(id);
+            var info = map.RefreshInfo();
+            items.Add(new KernelObjectMemory(info.Name, info.Type.ToString(), Pinned: false, info.MemlockBytes));
+        }
+        items.Add(new KernelObjectMemory("program", "program", Pinned: true, MapInfo.ReadMemlock(program.Handle)));
+        return items;
+    }
+
+    private List<CliTiming> MeasureCli(NetworkNamespace netns, string bpffs, int runs, List<string> notes)
+    {
+        Dispatcher.Unload(netns, bpffs);
+        using (var dispatcher = Dispatcher.Load(netns, bpffs))
+        {
+            var state = new List<Binding>();
+            foreach (var (binding, _) in BindingSet.Generate(LookupShape.All[0], CliStateBindings, BindingMix.Host))
+                state.Add(binding);
+            dispatcher.ReplaceBindings(state, dryRun: false);
+        }
+        var added = Binding.Parse(CliBinding[0], CliBinding[1], CliBinding[2], CliBinding[3]);
+        var netnsPath = $"/proc/{Environment.ProcessId}/fd/{netns.Handle.Value}";
+        var timings = new List<CliTiming>();
+        foreach (var form in CliForm.All(repositoryRoot))
+        {
+            if (!File.Exists(form.Required))
+            {
+                var reason = $"not built ({Path.GetRelativePath(repositoryRoot, form.Required)} is missing)";
+                var aotFailure = Path.Combine(repositoryRoot, CliForm.AotFailureFile);
+                if (form.Name == "native AOT" && File.Exists(aotFailure))
+                    reason = $"native AOT did not build here: {File.ReadAllText(aotFailure).Trim()}";
+                timings.Add(new CliTiming(form.Name, form.Required, [], reason));
+                notes.Add($"{form.Name}: {reason}");
+                log($"  sklookup bind, {form.Name}: {reason}");
+                continue;
+            }
+            string[] arguments = [.. form.Prefix, "bind", .. CliBinding, "--netns", netnsPath, "--bpffs", bpffs];
+            var milliseconds = new List<double>();
+            // Two untimed runs first: the page cache then holds the tool's files, as it would on a server.
+            for (var run = -2; run < runs; run++)
+            {
+                var elapsed = RunTool(form.FileName, arguments);
+                if (run >= 0)
+                    milliseconds.Add(elapsed.TotalMilliseconds);
+                using var dispatcher = Dispatcher.Open(netns, bpffs, write: true);
+                if (!dispatcher.RemoveBinding(added))
+                    throw new InvalidOperationException($"sklookup bind ({form.Name}) exited 0 but the binding {added} is not there");
+            }
+            var timing = new CliTiming(form.Name, form.Required, milliseconds, null);
+            timings.Add(timing);
+            log($"  sklookup bind, {form.Name}: median {Statistics.Summary.MedianOf(milliseconds):F1} ms over {runs} runs " +
+                $"(min {milliseconds.Min():F1}, max {milliseconds.Max():F1})");
+        }
+        // The same work in this process: what the command costs apart from starting a process and a runtime.
+        var inProcess = new List<double>();
+        for (var run = -2; run < runs; run++)
+        {
+            var clock = Stopwatch.StartNew();
+            using (var dispatcher = Dispatcher.Open(netns, bpffs, write: true))
+                dispatcher.AddBinding(added);
+            if (run >= 0)
+                inProcess.Add(clock.Elapsed.TotalMilliseconds);
+            using (var dispatcher = Dispatcher.Open(netns, bpffs, write: true))
+                dispatcher.RemoveBinding(added);
+        }
+        timings.Add(new CliTiming("in process: `Dispatcher.Open` + `AddBinding`", "", inProcess, null, InProcess: true));
+        log($"  in process, Dispatcher.Open + AddBinding: median {Statistics.Summary.MedianOf(inProcess):F1} ms over {runs} runs");
+        return timings;
+    }
+
+    private static TimeSpan RunTool(string fileName, IReadOnlyList<string> arguments)
+    {
+        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        var elapsed = clock.Elapsed;
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed (exit {process.ExitCode}): {error.Result.Trim()} {output.Result.Trim()}");
+        return elapsed;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Text;
+using SkLookup.Benchmarks.ControlPlane;
+using SkLookup.Benchmarks.Statistics;
+
+namespace SkLookup.Benchmarks.Report;
+
+/// <summary>Section 3 of BENCHMARKS.md: applying bindings, the kernel memory they take, and one <c>sklookup bind</c>.</summary>
+internal static class ControlPlaneSection
+{
+    /// <summary>The targets: 100,000 bindings applied in under 1 s, 1,000,000 in under 10 s, one bind in under 50 ms.</summary>
+    public const double Apply100kTargetSeconds = 1, Apply1MTargetSeconds = 10, BindTargetMilliseconds = 50;
+
+    public static void Render(StringBuilder text, BenchmarkReport report)
+    {
+        var results = report.ControlPlane!;
+        text.AppendLine("## 3. Control plane");
+        text.AppendLine();
+        text.AppendLine("Everything here runs in a network namespace and on a bpffs instance of the benchmark's own (a fresh mount on a temporary " +
+                        "directory), never in the machine's namespace or under /sys/fs/bpf.");
+        text.AppendLine();
+        Applies(text, results);
+        Cli(text, results);
+    }
+
+    private static void Applies(StringBuilder text, ControlPlaneResults results)
+    {
+        var mix = ControlPlaneBenchmark.ApplyMix;
+        text.AppendLine("### 3a. Applying bindings");
+        text.AppendLine();
+        text.AppendLine("Each repetition loads a dispatcher into the empty namespace (`Dispatcher.Load`), applies N bindings with " +
+                        "`Dispatcher.ReplaceBindings(bindings, dryRun: false)` (timed: the diff against the current state, the binding maps, the ports " +
+                        "map, the new program with its probe tables, and the link update that swaps it in), then applies the same set again with one binding " +
+                        "replaced (timed again), and unloads. The bindings are spread evenly over tcp4, tcp6, udp4 and udp6, on 4,096 labels, with " +
+                        $"{mix.Describe(false)} (IPv6: {mix.Describe(true)}). Times are wall-clock, in the benchmark's own process; generating the bindings is not " +
+                        "timed, and the first repetition of the first size also pays for JIT-compiling the control plane's code. *The program alone* " +
+                        "is the part of an apply that builds the new program, timed apart outside the control plane for the same bindings: deriving the " +
+                        "dispatcher's shape, placing the probe tables, generating the code, and the kernel's verification and load (classes of up to " +
+                        $"{SkLookup.Dispatch.DispatcherShape.InlineLimit} bindings become compare trees in the code, larger ones probe tables). " +
+                        "*`Dispatcher.Load`* creates the empty state (maps, pins, an empty program, the link).");
+        text.AppendLine();
+        text.AppendLine($"| bindings | apply, s (median, min–max) | target | apply again with one changed, s | the program alone, s | `Dispatcher.Load`, s | repetitions |");
+        text.AppendLine("|---:|---:|---|---:|---:|---:|---:|");
+        foreach (var apply in results.Applies)
+        {
+            var target = apply.Bindings switch
+            {
+                100_000 => Verdict(apply.Apply.Median, Apply100kTargetSeconds, "s"),
+                1_000_000 => Verdict(apply.Apply.Median, Apply1MTargetSeconds, "s"),
+                _ => "-",
+            };
+            text.AppendLine($"| {apply.Bindings:N0} | **{apply.Apply.Median:F3}** ({apply.Apply.Min:F3}–{apply.Apply.Max:F3}) | {target} | " +
+                            $"{apply.Reapply.Median:F3} ({apply.Reapply.Min:F3}–{apply.Reapply.Max:F3}) | {Summary.MedianOf(apply.ProgramSeconds):F3} | " +
+                            $"{Summary.MedianOf(apply.LoadSeconds):F3} | {apply.ApplySeconds.Count} |");
+        }
+        text.AppendLine();
+
+        var unpinned = results.Applies.SelectMany(apply => apply.Memory).Where(item => !item.Pinned).Select(item => $"`{item.Name}`").Distinct().ToList();
+        text.AppendLine("**Kernel memory.** After the first apply of the last repetition: the `memlock` that `/proc/self/fdinfo` reports for every map " +
+                        $"pinned in the dispatcher's state directory, for the maps only the program holds ({(unpinned.Count == 0 ? "none here" : string.Join(", ", unpinned))}, " +
+                        "found through the attached program's map ids), and for the program itself. Hash maps without preallocation grow with their " +
+                        "entries; arrays are charged in full when created. MiB = 2²⁰ bytes.");
+        text.AppendLine();
+        var names = results.Applies.SelectMany(apply => apply.Memory).Select(item => (item.Name, item.Kind, item.Pinned)).Distinct().ToList();
+        text.AppendLine($"| object | type | pinned | {string.Join(" | ", results.Applies.Select(apply => $"{apply.Bindings:N0} bindings"))} |");
+        text.AppendLine($"|---|---|---|{string.Concat(results.Applies.Select(_ => "---:|"))}");
+        foreach (var (name, kind, pinned) in names)
+        {
+            var cells = results.Applies.Select(apply => apply.Memory.FirstOrDefault(item => item.Name == name) is { } item ? Mebibytes(item.Bytes) : "-");
+            text.AppendLine($"| {name} | {kind} | {(pinned ? "yes" : "no, the program's")} | {string.Join(" | ", cells)} |");
+        }
+        text.AppendLine($"| **total** | | | {string.Join(" | ", results.Applies.Select(apply => $"**{Mebibytes(apply.TotalBytes)}**"))} |");
+        text.AppendLine($"| per binding | | | {string.Join(" | ", results.Applies.Select(apply => $"{apply.TotalBytes / (double)apply.Bindings:N0} bytes"))} |");
+        text.AppendLine();
+    }
+
+    private static void Cli(StringBuilder text, ControlPlaneResults results)
+    {
+        var binding = string.Join(' ', ControlPlaneBenchmark.CliBinding);
+        text.AppendLine("### 3b. One `sklookup bind` from the command line");
+        text.AppendLine();
+        text.AppendLine($"`sklookup bind {binding} --netns /proc/PID/fd/N --bpffs MOUNT`, started as a new process by the benchmark, against a dispatcher " +
+                        $"holding {results.BindingsForCli} tcp4 bindings (host prefixes), so that the new tcp4 binding makes the command generate, load and " +
+                        "swap in a new program. The time is wall-clock from process start to exit, the whole command: runtime start-up, argument " +
+                        "parsing, opening the state and its lock, the map writes and the program swap. The benchmark removes the binding again between " +
+                        $"runs, so every run starts from the same {results.BindingsForCli} bindings. Each form runs twice untimed first (so that its files " +
+                        $"are in the page cache), then {results.CliRuns} times. The forms are the ones bench/run.sh builds: the Release build of " +
+                        "src/SkLookup.Cli, and scripts/publish-cli.sh's self-contained single file and native AOT binary. The last row times the same " +
+                        "work without a new process, in the benchmark's own: `Dispatcher.Open(netns, bpffs, write: true)`, `AddBinding`, `Dispose`.");
+        text.AppendLine();
+        text.AppendLine($"| form | median, ms | min–max, ms | IQR, ms | target < {BindTargetMilliseconds:F0} ms | runs |");
+        text.AppendLine("|---|---:|---:|---:|---|---:|");
+        foreach (var timing in results.Cli)
+        {
+            if (timing.InProcess)
+            {
+                var work = Summary.Of(timing.Milliseconds);
+                text.AppendLine($"| {timing.Form} | {work.Median:F1} | {work.Min:F1}–{work.Max:F1} | {work.LowerQuartile:F1}–{work.UpperQuartile:F1} | " +
+                                $"(no process: the command's work alone) | {work.Count} |");
+                continue;
+            }
+            if (timing.Missing is not null)
+            {
+                text.AppendLine($"| {timing.Form} | - | - | - | not measured: {timing.Missing} | 0 |");
+                continue;
+            }
+            var summary = Summary.Of(timing.Milliseconds);
+            text.AppendLine($"| {timing.Form} | **{summary.Median:F1}** | {summary.Min:F1}–{summary.Max:F1} | {summary.LowerQuartile:F1}–{summary.UpperQuartile:F1} | " +
+                            $"{Verdict(summary.Median, BindTargetMilliseconds, "ms")} | {summary.Count} |");
+        }
+        text.AppendLine();
+    }
+
+    /// <summary>"met" or "missed" with the margin.</summary>
+    public static string Verdict(double measured, double target, string unit) =>
+        measured < target ? $"< {target:0.##} {unit}: met" : $"< {target:0.##} {unit}: **missed** by {measured - target:0.##} {unit}";
+
+    private static string Mebibytes(long bytes) => $"{bytes / 1048576.0:F2} MiB";
+}
