@@ -16,8 +16,11 @@ public static class DispatcherLayout
     /// <summary>The most destinations (label, family, protocol) a dispatcher holds.</summary>
     public const uint MaxDestinations = 65536;
 
-    /// <summary>The most bindings per family.</summary>
-    public const uint MaxBindings = 1 << 21;
+    /// <summary>
+    /// The most bindings per family (1,048,576). The kernel allocates a hash map's bucket array for its
+    /// maximum up front, even without preallocated entries, so this bounds the memory of an empty state too.
+    /// </summary>
+    public const uint MaxBindings = 1 << 20;
 
     /// <summary>The record of IPv4 bindings: <see cref="BindingKey"/> (8 bytes) to a destination id (u32). The program reads their compiled form.</summary>
     public static readonly MapSpec Bindings4 = new()
