@@ -38,6 +38,12 @@ public static class CliApp
                 ErrorReport.Write(error, json, command, ExitCode.Usage, message + $"; see 'sklookup {(command.Length == 0 ? "" : command + " ")}--help'");
                 return (int)ExitCode.Usage;
             }
+            if (UnknownOption(parse) is { } unknown)
+            {
+                ErrorReport.Write(error, json, command, ExitCode.Usage,
+                    $"unknown option '{TextEscape.Escape(unknown)}'; see 'sklookup {(command.Length == 0 ? "" : command + " ")}--help' (put '--' before an argument that starts with '-')");
+                return (int)ExitCode.Usage;
+            }
             var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
             if (cancellation.CanBeCanceled)
                 configuration.ProcessTerminationTimeout = null; // The caller stops us, not a signal.
@@ -90,6 +96,23 @@ public static class CliApp
             {ExitCodes.Describe()}
             """);
         return root;
+    }
+
+    /// <summary>
+    /// A word that looks like an option but that the parser took as an argument's value, e.g. the
+    /// "--frob" of "status --frob", which would otherwise be read as a label. A lone "-" (stdin) is an
+    /// argument, and so is everything after "--".
+    /// </summary>
+    private static string? UnknownOption(ParseResult parse)
+    {
+        foreach (var token in parse.Tokens)
+        {
+            if (token.Type == TokenType.DoubleDash)
+                return null;
+            if (token.Type == TokenType.Argument && token.Value.Length > 1 && token.Value[0] == '-')
+                return token.Value;
+        }
+        return null;
     }
 
     private static bool JsonRequested(ParseResult parse)
