@@ -29,7 +29,9 @@ public static class CliApp
         try
         {
             var root = BuildRootCommand();
-            var parse = root.Parse(args);
+            // No POSIX bundling: "-hxyz" would be -h (help, exit 0) instead of an error. No response files:
+            // "@/etc/shadow" would be read (as root) into arguments, and so into error messages.
+            var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false, ResponseFileTokenReplacer = null });
             json = JsonRequested(parse);
             command = CommandPath(parse.CommandResult);
             if (parse.Action is ParseErrorAction)

@@ -291,7 +291,7 @@ public static class AddressText
                 Span<byte> octets = stackalloc byte[4];
                 if (!TryParseIPv4(group, octets, out var inner))
                 {
-                    reason = $"its embedded IPv4 address '{group}' is not valid: {inner}";
+                    reason = $"its embedded IPv4 address '{TextEscape.Escape(group.ToString())}' is not valid: {inner}";
                     return false;
                 }
                 if (count > 6)
@@ -307,7 +307,7 @@ public static class AddressText
             {
                 reason = group.IsEmpty
                     ? "it has an empty group (a single ':' at the start or end, or ':::'); " + Form
-                    : $"group '{group}' has more than 4 hex digits; " + Form;
+                    : $"group '{TextEscape.Escape(group.ToString())}' has more than 4 hex digits; " + Form;
                 return false;
             }
             ushort value = 0;
