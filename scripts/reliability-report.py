@@ -5,7 +5,9 @@ import json, os, platform, re, sys, time, collections
 data, scale, start, status = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 records = [json.loads(line) for line in open(os.path.join(data, "fuzz.jsonl"))] if os.path.exists(os.path.join(data, "fuzz.jsonl")) else []
 log = open(os.path.join(data, "test.log"), errors="replace").read()
-summary = re.findall(r"(Passed|Failed)!\s+-\s+Failed:\s+(\d+), Passed:\s+(\d+), Skipped:\s+(\d+)", log)
+def count(word):
+    found = re.findall(r"^\s*" + word + r":\s+(\d+)\s*$", log, re.M)
+    return int(found[-1]) if found else 0
 failed_tests = sorted(set(re.findall(r"^\s+Failed (SkLookup\S+)", log, re.M)))
 regressions = len(re.findall(r"Passed SkLookup\.Cli\.Tests\.Fuzz\.Regressions\.", log))
 
@@ -48,9 +50,7 @@ for category, rs in by.items():
     print(f"| {names.get(category, category)} | {len(rs)} | {sum(r['trials'] for r in rs):,} | {sum(r['failures'] for r in rs)} |")
 print(f"| Regression cases (every input that ever failed, replayed) | | {regressions} | {0 if not any('Regressions' in t for t in failed_tests) else 'see below'} |")
 print()
-if summary:
-    outcome, failed, passed, skipped = summary[-1]
-    print(f"Test run: {passed} passed, {failed} failed, {skipped} skipped (exit code {status}).")
+print(f"Test run: {count('Passed')} passed, {count('Failed')} failed, {count('Skipped')} skipped (exit code {status}).")
 if failed_tests:
     print()
     print("Failed tests: " + ", ".join(f"`{t}`" for t in failed_tests) + ". A failing property prints its shrunk case and CsCheck seed in the log; add the case to `tests/SkLookup.Cli.Tests/Fuzz/Regressions.cs`.")

@@ -19,6 +19,6 @@ SKLOOKUP_FUZZ_SCALE="$scale" SKLOOKUP_RELIABILITY_DIR="$data" \
   --logger "console;verbosity=normal" >"$data/test.log" 2>&1
 status=$?
 python3 scripts/reliability-report.py "$data" "$scale" "$start" "$status" >RELIABILITY.md || exit 1
-grep -E "^(Passed|Failed)!" "$data/test.log" || tail -n 20 "$data/test.log"
+grep -E "^\s*(Total tests|Passed|Failed|Skipped):" "$data/test.log" || tail -n 20 "$data/test.log"
 echo "scripts/reliability.sh: wrote RELIABILITY.md"
 exit "$status"

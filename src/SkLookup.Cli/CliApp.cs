@@ -77,6 +77,7 @@ public static class CliApp
             new VersionOption(),
             GlobalOptions.NetNs,
             GlobalOptions.BpfFs,
+            GlobalOptions.LockTimeout,
             GlobalOptions.Json,
         };
         foreach (var command in DispatcherCommands.Create())

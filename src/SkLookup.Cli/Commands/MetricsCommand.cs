@@ -38,7 +38,7 @@ internal static class MetricsCommand
             {
                 try
                 {
-                    using var dispatcher = Dispatcher.Open(netns, bpffs, write: false);
+                    using var dispatcher = Dispatcher.Open(netns, bpffs, write: false, context.LockTimeout);
                     return (200, PrometheusText.Render(dispatcher.Bindings(), dispatcher.Destinations()));
                 }
                 catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)
