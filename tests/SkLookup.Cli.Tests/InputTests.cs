@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using SkLookup.Cli.Input;
+using SkLookup.Bpf;
 
 namespace SkLookup.Cli.Tests;
 
@@ -179,10 +179,10 @@ public sealed class InputTests : IDisposable
             }
         });
 
-        var error = Assert.Throws<CliException>(() => InputFile.ReadAll(fifo, 1 << 20, TimeSpan.FromSeconds(30)));
+        var error = Assert.Throws<BpfException>(() => InputFile.ReadAll(fifo, 1 << 20, TimeSpan.FromSeconds(30)));
 
         cancel.Cancel();
-        Assert.Equal(ExitCode.Usage, error.ExitCode);
+        Assert.Equal(BpfErrorReason.TooBig, error.Reason);
         Assert.Contains("more than 1 MiB", error.Message);
         await writer.WaitAsync(TimeSpan.FromSeconds(30));
     }

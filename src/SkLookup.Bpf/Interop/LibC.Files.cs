@@ -17,6 +17,15 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Statx(int dirFd, string path, int flags, uint mask, StatX* result);
 
+    [LibraryImport(Library, EntryPoint = "read", SetLastError = true)]
+    internal static partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
+    internal static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport(Library, EntryPoint = "isatty")]
+    internal static partial int IsATty(int fd);
+
     [LibraryImport(Library, EntryPoint = "geteuid")]
     internal static partial uint Geteuid();
 
@@ -25,7 +34,19 @@ internal static unsafe partial class LibC
     internal const ulong RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_BENEATH = 0x08;
     internal const int AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200;
     internal const uint STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_UID = 0x8, STATX_GID = 0x10, STATX_INO = 0x100;
-    internal const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFLNK = 0xA000;
+    internal const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFLNK = 0xA000, S_IFREG = 0x8000, S_IFIFO = 0x1000, S_IFCHR = 0x2000, S_IFBLK = 0x6000, S_IFSOCK = 0xC000;
+    internal const uint STATX_SIZE = 0x200;
+    internal const short POLLIN = 0x1;
+    internal const int O_NONBLOCK = 0x800, O_NOCTTY = 0x100; // the same on x86_64 and arm64
+
+    /// <summary><c>struct pollfd</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
+    }
 
     /// <summary>O_NOFOLLOW and O_DIRECTORY differ between x86_64 and the generic layout of arm64.</summary>
     internal static int O_NOFOLLOW_FLAG => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
@@ -51,5 +72,6 @@ internal static unsafe partial class LibC
         [FieldOffset(24)] public uint Gid;
         [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Inode;
+        [FieldOffset(40)] public ulong Size;
     }
 }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Text.Json.Nodes;
-using SkLookup.Cli.Input;
+using SkLookup.Bpf;
 
 namespace SkLookup.Cli.Commands;
 
@@ -124,7 +124,16 @@ internal static class BindingCommands
             var seconds = context.Get(readTimeout);
             if (!(seconds > 0 && seconds <= 86400))
                 throw new CliException(ExitCode.Usage, $"--read-timeout {seconds} is out of range: give 0.001 to 86400 seconds");
-            var document = BindingsFile.ParseDocument(InputFile.ReadAll(context.Get(file), InputFile.DefaultMaxBytes, TimeSpan.FromSeconds(seconds)));
+            byte[] bytes;
+            try
+            {
+                bytes = InputFile.ReadAll(context.Get(file), InputFile.DefaultMaxBytes, TimeSpan.FromSeconds(seconds));
+            }
+            catch (BpfException exception)
+            {
+                throw new CliException(ExitCode.Usage, exception.Message, exception);
+            }
+            var document = BindingsFile.ParseDocument(bytes);
             var dry = context.Get(dryRun);
             using var dispatcher = context.OpenDispatcher(write: !dry);
             BindingsDiff diff;

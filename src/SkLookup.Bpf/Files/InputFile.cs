@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
-using SkLookup.Cli.Interop;
+using SkLookup.Bpf.Interop;
 
-namespace SkLookup.Cli.Input;
+namespace SkLookup.Bpf;
 
 /// <summary>
-/// Reads a whole input file (a bindings file for <c>apply</c>) with bounds: at most <see cref="DefaultMaxBytes"/>,
+/// Reads a whole input file (a bindings file for <c>sklookup apply</c>) with bounds: at most <see cref="DefaultMaxBytes"/>,
 /// only from a regular file, a FIFO or standard input, and never waiting forever for a silent writer.
 /// </summary>
 /// <remarks>
@@ -13,7 +13,7 @@ namespace SkLookup.Cli.Input;
 /// of a hang. Devices such as /dev/zero, directories and sockets are refused by type before anything is read,
 /// and a regular file that is too large is refused by its size, so memory stays bounded by the limit.
 /// </remarks>
-internal static unsafe class InputFile
+public static unsafe class InputFile
 {
     /// <summary>The largest input: 256 MiB holds 2^21 bindings (the capacity of both families) at about 100 bytes each, pretty-printed.</summary>
     public const long DefaultMaxBytes = 256L << 20;
@@ -22,14 +22,16 @@ internal static unsafe class InputFile
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The bytes of <paramref name="path"/> ("-" for standard input). Every failure is a <see cref="CliException"/>
-    /// with <see cref="ExitCode.Usage"/> that says what to pass instead.
+    /// The bytes of <paramref name="path"/> ("-" for standard input). Every failure is a <see cref="BpfException"/>
+    /// whose message says what to pass instead: <see cref="BpfErrorReason.TooBig"/> past <paramref name="maxBytes"/>,
+    /// <see cref="BpfErrorReason.InvalidArgument"/> for a file of the wrong type, <see cref="BpfErrorReason.Busy"/>
+    /// when a pipe stays silent for <paramref name="idleTimeout"/>, and the reason of the errno otherwise.
     /// </summary>
     public static byte[] ReadAll(string path, long maxBytes, TimeSpan idleTimeout)
     {
         ArgumentNullException.ThrowIfNull(path);
         var stdin = path == "-";
-        var shown = stdin ? "standard input" : TextEscape.Escape(path);
+        var shown = stdin ? "standard input" : path;
         int fd;
         if (stdin)
         {
@@ -38,26 +40,26 @@ internal static unsafe class InputFile
         else
         {
             if (path.Length == 0 || path.Contains('\0'))
-                throw Usage($"'{shown}' is not a file name");
+                throw Fail($"'{shown}' is not a file name", Errno.EINVAL);
             fd = LibC.Open(path, LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_NOCTTY | LibC.O_CLOEXEC, 0);
             if (fd < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                throw Usage($"cannot open {shown}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                throw Fail($"cannot open {shown}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
             }
         }
         try
         {
             LibC.StatX stat;
             if (LibC.Statx(fd, "", LibC.AT_EMPTY_PATH, LibC.STATX_TYPE | LibC.STATX_SIZE, &stat) != 0)
-                throw Usage($"cannot read {shown}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+                throw Fail($"cannot read {shown}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}", Marshal.GetLastPInvokeError());
             var type = stat.Mode & LibC.S_IFMT;
             var regular = type == LibC.S_IFREG;
             var allowed = regular || type == LibC.S_IFIFO || (stdin && (type == LibC.S_IFSOCK || (type == LibC.S_IFCHR && LibC.IsATty(fd) == 1)));
             if (!allowed)
-                throw Usage($"{shown} is {TypeName(type)}: read a regular file, a pipe (FIFO), or - for standard input");
+                throw Fail($"{shown} is {TypeName(type)}: read a regular file, a pipe (FIFO), or - for standard input", Errno.EINVAL);
             if (regular && (long)stat.Size > maxBytes)
-                throw Usage($"{shown} is {stat.Size} bytes, more than the limit of {Limit(maxBytes)} for a bindings file");
+                throw Fail($"{shown} is {stat.Size} bytes, more than the limit of {Limit(maxBytes)} for a bindings file", Errno.E2BIG);
             return Read(fd, shown, regular ? (int)stat.Size : 0, regular, maxBytes, idleTimeout);
         }
         finally
@@ -78,7 +80,7 @@ internal static unsafe class InputFile
             if (length == buffer.Length)
             {
                 if (length > maxBytes)
-                    throw Usage($"{shown} has more than {Limit(maxBytes)}, the limit for a bindings file");
+                    throw Fail($"{shown} has more than {Limit(maxBytes)}, the limit for a bindings file", Errno.E2BIG);
                 Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, Math.Min(maxBytes + 1, Array.MaxLength)));
             }
             nint read;
@@ -87,15 +89,15 @@ internal static unsafe class InputFile
             if (read < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno is LibC.EINTR or LibC.EAGAIN)
+                if (errno is Errno.EINTR or Errno.EAGAIN)
                     continue;
-                throw Usage($"cannot read {shown}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                throw Fail($"cannot read {shown}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
             }
             if (read == 0)
                 break;
             length += (int)read;
             if (length > maxBytes)
-                throw Usage($"{shown} has more than {Limit(maxBytes)}, the limit for a bindings file");
+                throw Fail($"{shown} has more than {Limit(maxBytes)}, the limit for a bindings file", Errno.E2BIG);
         }
         Array.Resize(ref buffer, length);
         return buffer;
@@ -109,13 +111,13 @@ internal static unsafe class InputFile
         {
             var remaining = deadline - Environment.TickCount64;
             if (remaining <= 0)
-                throw Usage($"nothing arrived on {shown} for {idleTimeout.TotalSeconds:0.###} s: no writer is connected, or it stopped writing; write the whole file and close it, or pass a regular file");
+                throw Fail($"nothing arrived on {shown} for {idleTimeout.TotalSeconds:0.###} s: no writer is connected, or it stopped writing; write the whole file and close it, or pass a regular file", Errno.ETIMEDOUT, BpfErrorReason.Busy);
             var poll = new LibC.PollFd { Fd = fd, Events = LibC.POLLIN };
             var ready = LibC.Poll(&poll, 1, (int)Math.Min(remaining, int.MaxValue));
             if (ready > 0)
                 return;
-            if (ready < 0 && Marshal.GetLastPInvokeError() != LibC.EINTR)
-                throw Usage($"cannot wait for {shown}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            if (ready < 0 && Marshal.GetLastPInvokeError() != Errno.EINTR)
+                throw Fail($"cannot wait for {shown}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}", Marshal.GetLastPInvokeError());
         }
     }
 
@@ -131,5 +133,5 @@ internal static unsafe class InputFile
 
     private static string Limit(long bytes) => bytes % (1 << 20) == 0 ? $"{bytes >> 20} MiB" : $"{bytes} bytes";
 
-    private static CliException Usage(string message) => new(ExitCode.Usage, message);
+    private static BpfException Fail(string message, int errno, BpfErrorReason? reason = null) => new(message, errno, reason ?? Errno.Reason(errno));
 }
