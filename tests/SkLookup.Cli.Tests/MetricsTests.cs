@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using SkLookup.Cli.Metrics;
-using SkLookup.Dispatch;
+using SkLookup.DataPlane;
 using SkLookup.TestKit;
 
 namespace SkLookup.Cli.Tests;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using SkLookup.Bpf;
-using SkLookup.Dispatch;
+using SkLookup.DataPlane;
 
 namespace SkLookup.Benchmarks.Dispatching;
 
