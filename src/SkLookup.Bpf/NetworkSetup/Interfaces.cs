@@ -33,8 +33,7 @@ public static unsafe class Interfaces
 
     private static FileDescriptor ControlSocket()
     {
-        const int AF_INET = 2, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
-        var fd = LibC.Socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        var fd = LibC.Socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0)
             throw Errno.Last("open a control socket");
         return new FileDescriptor(fd, ownsHandle: true);

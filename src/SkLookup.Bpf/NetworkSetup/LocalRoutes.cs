@@ -12,7 +12,6 @@ namespace SkLookup.Bpf;
 /// </summary>
 public static unsafe class LocalRoutes
 {
-    private const int AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, NETLINK_ROUTE = 0;
     private const ushort RTM_NEWROUTE = 24, NLMSG_ERROR = 2;
     private const ushort NLM_F_REQUEST = 0x1, NLM_F_ACK = 0x4, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400;
     private const byte RT_TABLE_LOCAL = 255, RTPROT_BOOT = 3, RT_SCOPE_HOST = 254, RTN_LOCAL = 2;
@@ -47,13 +46,13 @@ public static unsafe class LocalRoutes
         message[22] = RT_SCOPE_HOST;
         message[23] = RTN_LOCAL;
 
-        var fd = LibC.Socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        var fd = LibC.Socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, LibC.NETLINK_ROUTE);
         if (fd < 0)
             throw Errno.Last("open rtnetlink");
         using var socket = new FileDescriptor(fd, ownsHandle: true);
         Span<byte> kernel = stackalloc byte[12];
         kernel.Clear();
-        BinaryPrimitives.WriteUInt16LittleEndian(kernel, AF_NETLINK);
+        BinaryPrimitives.WriteUInt16LittleEndian(kernel, LibC.AF_NETLINK);
         fixed (byte* messagePointer = message)
         fixed (byte* kernelPointer = kernel)
         {

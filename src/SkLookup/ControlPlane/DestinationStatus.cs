@@ -1,5 +1,3 @@
-using SkLookup.DataPlane;
-
 namespace SkLookup;
 
 /// <summary>One destination of a dispatcher: a label for one family and protocol, its socket, and its counters.</summary>
@@ -10,7 +8,7 @@ namespace SkLookup;
 /// <param name="SocketCookie">The cookie of the registered socket, or null if none is registered (its traffic is dropped, or falls through).</param>
 /// <param name="Counters">Lookups that matched its bindings, misses (no socket), and errors (the kernel refused the socket), summed over CPUs.</param>
 /// <param name="FallThrough">True if, without a socket, its traffic goes on to the normal socket lookup instead of being dropped.</param>
-public sealed record DestinationStatus(string Label, Family Family, Protocol Protocol, uint Id, ulong? SocketCookie, DestinationCounters Counters, bool FallThrough)
+public sealed record DestinationStatus(string Label, Family Family, Protocol Protocol, uint Id, ulong? SocketCookie, DestinationCounts Counters, bool FallThrough)
 {
     /// <inheritdoc />
     public override string ToString() =>

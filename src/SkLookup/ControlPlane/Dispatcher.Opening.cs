@@ -106,7 +106,7 @@ public sealed partial class Dispatcher
             DispatcherMeta.Current(0, program.Info.Tag, program.Info.Tag, shape.Fingerprint).Write(maps[ControlLayout.Meta.Name]);
             link = NetNsLink.Attach(program, netns);
             StateDirectory.Pin(link, Path.Combine(temp, StatePaths.Link));
-            Posix.Rename(temp, path);
+            BpfFileSystem.Rename(temp, path);
         }
         catch
         {

@@ -77,7 +77,7 @@ public sealed partial class Dispatcher
             throw;
         }
         foreach (var pin in staged)
-            Posix.Rename(pin, pin[..^StatePaths.StagedSuffix.Length]);
+            BpfFileSystem.Rename(pin, pin[..^StatePaths.StagedSuffix.Length]);
         if (!ReferenceEquals(program, _program))
         {
             _program.Dispose();

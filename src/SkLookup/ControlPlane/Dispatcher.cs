@@ -435,7 +435,7 @@ public sealed partial class Dispatcher : IDisposable
         var destinations = DestinationsTable();
         destinations.TryGet(id, out var destination);
         var sums = _maps[DispatcherLayout.Metrics.Name].SumPerCpu(BitConverter.GetBytes(id));
-        var counters = new DestinationCounters { Lookups = sums[0], Misses = sums[1], Errors = sums[2] };
+        var counters = new DestinationCounts(sums[0], sums[1], sums[2]);
         return new DestinationStatus(destination.Label, destination.Family, destination.Protocol, id, SocketCookieOf(id), counters,
             (destinations.Flags(id) & DestinationFlags.FallThrough) != 0);
     }

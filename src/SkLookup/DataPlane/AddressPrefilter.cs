@@ -10,7 +10,7 @@ namespace SkLookup.DataPlane;
 /// lengths and port kind (<see cref="Bit"/>). Bits are only ever added in place, so the filter can answer
 /// "maybe" for a key that is gone, never "no" for a key that is there.
 /// </summary>
-public static class AddressPrefilter
+internal static class AddressPrefilter
 {
     /// <summary>Buckets per family.</summary>
     public const int Buckets = 1 << 16;

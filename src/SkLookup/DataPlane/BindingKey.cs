@@ -10,7 +10,7 @@ namespace SkLookup.DataPlane;
 /// and the prefix length. The dispatcher builds the same bytes on its stack for each probe, so the
 /// layout favours what the program can write with two or five plain stores.
 /// </summary>
-public static class BindingKey
+internal static class BindingKey
 {
     /// <summary>An IPv4 key: address (4), port (2), protocol (1), prefix length (1).</summary>
     public const int SizeV4 = 8;

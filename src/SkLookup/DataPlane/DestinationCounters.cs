@@ -4,7 +4,7 @@ namespace SkLookup.DataPlane;
 
 /// <summary>The per-CPU counters of one destination, as the dispatcher program updates them.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct DestinationCounters
+internal struct DestinationCounters
 {
     /// <summary>The size of one CPU's counters in the metrics map.</summary>
     public const int Size = 24;

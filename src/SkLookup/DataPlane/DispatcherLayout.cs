@@ -8,7 +8,7 @@ namespace SkLookup.DataPlane;
 /// plus the probe tables and prefilters it owns (<see cref="ProbeTable"/>, <see cref="AddressPrefilter"/>). <see cref="Version"/> changes whenever a map's shape or
 /// meaning changes, so that an upgrade knows to migrate.
 /// </summary>
-public static class DispatcherLayout
+internal static class DispatcherLayout
 {
     /// <summary>The layout version; an upgrade migrates maps when the pinned one differs.</summary>
     public const uint Version = 1;
@@ -69,7 +69,7 @@ public static class DispatcherLayout
 
 /// <summary>Options of a destination, stored in <see cref="DispatcherLayout.DestinationOptions"/>.</summary>
 [Flags]
-public enum DestinationFlags : uint
+internal enum DestinationFlags : uint
 {
     /// <summary>No socket registered: drop the packet, so traffic never leaks to another socket.</summary>
     None = 0,
@@ -81,7 +81,7 @@ public enum DestinationFlags : uint
 /// The four traffic classes a dispatcher tells apart. Their values are bit positions in
 /// <see cref="DispatcherLayout.Ports"/> values.
 /// </summary>
-public enum TrafficClass
+internal enum TrafficClass
 {
     /// <summary>TCP over IPv4.</summary>
     Tcp4 = 0,
@@ -94,7 +94,7 @@ public enum TrafficClass
 }
 
 /// <summary>Helpers for <see cref="TrafficClass"/>.</summary>
-public static class TrafficClasses
+internal static class TrafficClasses
 {
     /// <summary>All four, in a fixed order.</summary>
     public static readonly TrafficClass[] All = [TrafficClass.Tcp4, TrafficClass.Udp4, TrafficClass.Tcp6, TrafficClass.Udp6];

@@ -16,7 +16,7 @@ namespace SkLookup.DataPlane;
 /// cost (each call and return is expensive under return-stack mitigations), so matching makes none:
 /// array lookups are inlined by the verifier, and the only calls are the three that a redirect needs.
 /// </summary>
-public static class DispatcherProgram
+internal static class DispatcherProgram
 {
     /// <summary>The program's name in the kernel.</summary>
     public const string Name = "sk_dispatcher";

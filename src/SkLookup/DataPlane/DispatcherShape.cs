@@ -9,12 +9,12 @@ namespace SkLookup.DataPlane;
 /// <summary>One hash probe of a traffic class: a prefix length, with the packet's port or with port 0 (any).</summary>
 /// <param name="PrefixLength">The prefix length whose bindings the probe looks up.</param>
 /// <param name="SpecificPort">True to probe with the packet's port, false with 0 (any port).</param>
-public readonly record struct HashProbe(int PrefixLength, bool SpecificPort);
+internal readonly record struct HashProbe(int PrefixLength, bool SpecificPort);
 
 /// <summary>A binding compiled into the program as compares, with its destination.</summary>
 /// <param name="Match">What it matches.</param>
 /// <param name="DestinationId">Where it sends the packet.</param>
-public readonly record struct InlineBinding(BindingMatch Match, uint DestinationId);
+internal readonly record struct InlineBinding(BindingMatch Match, uint DestinationId);
 
 /// <summary>
 /// How the dispatcher looks up one traffic class. A small class is compiled into straight-line compares
@@ -23,7 +23,7 @@ public readonly record struct InlineBinding(BindingMatch Match, uint Destination
 /// <param name="Class">The traffic class.</param>
 /// <param name="Inline">The bindings compiled as compares, most specific first; null for a hashed class.</param>
 /// <param name="Probes">The hash probes, most specific first; empty for an inline class.</param>
-public sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>? Inline, IReadOnlyList<HashProbe> Probes)
+internal sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>? Inline, IReadOnlyList<HashProbe> Probes)
 {
     /// <summary>True if some probe uses the packet's port, so the ports map can rule them all out at once.</summary>
     public bool HasSpecificPortProbes => Probes.Any(probe => probe.SpecificPort);
@@ -36,14 +36,14 @@ public sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>
 /// <param name="Bits">The table holds 2^Bits slots.</param>
 /// <param name="Slots">The occupied slots: index to slot bytes.</param>
 /// <param name="Prefilter">The <see cref="AddressPrefilter"/> masks, one per bucket.</param>
-public sealed record ProbeTableLayout(int Bits, IReadOnlyDictionary<uint, byte[]> Slots, ulong[] Prefilter);
+internal sealed record ProbeTableLayout(int Bits, IReadOnlyDictionary<uint, byte[]> Slots, ulong[] Prefilter);
 
 /// <summary>
 /// What the generated dispatcher is specialised to: for each traffic class that has bindings, either the
 /// bindings themselves (a few) or the prefix lengths present (many). Two equal shapes generate the same
 /// program; <see cref="Fingerprint"/> tells when the program must be regenerated.
 /// </summary>
-public sealed class DispatcherShape
+internal sealed class DispatcherShape
 {
     /// <summary>Up to this many bindings in a class are compiled into decision trees instead of hash probes.</summary>
     public const int InlineLimit = 512;

@@ -11,7 +11,7 @@ namespace SkLookup.DataPlane;
 /// <see cref="BindingKey"/> followed by the destination id; an empty slot has a zero tail (a real key's
 /// tail always carries its protocol), and a deleted one has <see cref="Tombstone"/>.
 /// </summary>
-public static class ProbeTable
+internal static class ProbeTable
 {
     /// <summary>The longest distance of a key from its home slot, which bounds every lookup.</summary>
     public const int MaxProbe = 16;

@@ -117,7 +117,7 @@ internal static class StateDirectory
         foreach (var file in staged)
         {
             if (swapped)
-                Posix.Rename(file, file[..^StatePaths.StagedSuffix.Length]);
+                BpfFileSystem.Rename(file, file[..^StatePaths.StagedSuffix.Length]);
             else
                 DeleteIfPresent(file);
         }
