@@ -23,7 +23,7 @@ internal static class BindingMapWriter
         var portBits = new uint[65536];
         foreach (var (match, id) in ids)
         {
-            var v4 = match.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork;
+            var v4 = match.Family == Family.IPv4;
             if (v4)
             {
                 BindingKey.Encode(match, keys4.AsSpan(pending4 * BindingKey.SizeV4, BindingKey.SizeV4));

@@ -84,7 +84,7 @@ internal sealed class BindingState
 
     /// <summary>The traffic class of a match.</summary>
     public static TrafficClass ClassOf(BindingMatch match) => TrafficClasses.Of(
-        match.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? Family.IPv4 : Family.IPv6, match.Protocol);
+        match.Family, match.Protocol);
 
     private void Count(BindingMatch match, uint id, int delta)
     {

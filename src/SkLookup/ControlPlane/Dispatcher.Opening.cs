@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using SkLookup.Bpf;
 using SkLookup.DataPlane;
 using SkLookup.State;
@@ -27,9 +26,8 @@ public sealed partial class Dispatcher
     {
         var notLoaded = $"the dispatcher is not loaded in network namespace {netnsInode} (no state at {path}): run load first";
         var stateLock = StateLock.TryAcquire(path, write, timeout) ?? throw new SteeringException(SteeringError.NotLoaded, notLoaded);
-        var maps = new Dictionary<string, BpfMap>();
         NetNsLink? link = null;
-        BpfProgram? program = null;
+        StateTransaction? state = null;
         try
         {
             if (!stateLock.IsCurrent)
@@ -42,26 +40,16 @@ public sealed partial class Dispatcher
             if (info.NetNsInode != netnsInode)
                 throw new SteeringException(SteeringError.NotLoaded,
                     $"the state at {path} belongs to a network namespace that no longer exists (its link is detached): run load to replace it");
-            if (write)
-                StateDirectory.RecoverStaged(path, info.ProgramId);
-            program = BpfProgram.OpenById(info.ProgramId);
-            foreach (var spec in ControlLayout.AllMaps)
-            {
-                var pin = Path.Combine(path, spec.Name);
-                if (File.Exists(pin))
-                    maps[spec.Name] = BpfMap.OpenPinned(pin);
-            }
-            var dispatcher = new Dispatcher(stateLock, netnsInode, maps, link, program);
-            if (write)
-                dispatcher.RepinProgram();
-            return dispatcher;
+            state = StateTransaction.Open(path, link, info.ProgramId, write);
+            return new Dispatcher(stateLock, netnsInode, state);
         }
         catch
         {
-            foreach (var map in maps.Values)
-                map.Dispose();
-            program?.Dispose();
-            link?.Dispose();
+            // Until the transaction opened, the link is this method's to close.
+            if (state is not null)
+                state.Dispose();
+            else
+                link?.Dispose();
             stateLock.Dispose();
             throw;
         }
@@ -84,60 +72,6 @@ public sealed partial class Dispatcher
             StateDirectory.Remove(path);
     }
 
-    /// <summary>Builds the state in a temporary directory next to <paramref name="path"/>, attaches it, and renames it into place.</summary>
-    private static void Build(NetworkNamespace netns, string bpffsPath, string path)
-    {
-        var temp = Path.Combine(StatePaths.Root(bpffsPath), StatePaths.TempPrefix(netns.Inode) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
-        var maps = new Dictionary<string, BpfMap>();
-        BpfProgram? program = null;
-        NetNsLink? link = null;
-        try
-        {
-            StateDirectory.Create(temp);
-            foreach (var spec in ControlLayout.AllMaps)
-            {
-                var map = BpfMap.Create(spec);
-                maps[spec.Name] = map;
-                StateDirectory.Pin(map, Path.Combine(temp, spec.Name));
-            }
-            var shape = DispatcherShape.Empty;
-            program = DispatcherProgram.Load(shape, maps);
-            StateDirectory.Pin(program, Path.Combine(temp, StatePaths.Program));
-            DispatcherMeta.Current(0, program.Info.Tag, program.Info.Tag, shape.Fingerprint).Write(maps[ControlLayout.Meta.Name]);
-            link = NetNsLink.Attach(program, netns);
-            StateDirectory.Pin(link, Path.Combine(temp, StatePaths.Link));
-            BpfFileSystem.Rename(temp, path);
-        }
-        catch
-        {
-            StateDirectory.Remove(temp);
-            throw;
-        }
-        finally
-        {
-            link?.Dispose();
-            program?.Dispose();
-            foreach (var map in maps.Values)
-                map.Dispose();
-        }
-    }
-
-    /// <summary>Points the <c>program</c> pin at the program the link runs, if a crash left it behind.</summary>
-    private void RepinProgram()
-    {
-        var pin = Path.Combine(StatePath, StatePaths.Program);
-        try
-        {
-            using var pinned = BpfProgram.OpenPinned(pin);
-            if (pinned.Info.Id == _program.Info.Id)
-                return;
-        }
-        catch (BpfException)
-        {
-        }
-        StageAndCommit(new Dictionary<string, BpfMap>(), _program);
-    }
-
     // ---------------------------------------------------------------- checks
 
     private void CheckReadable()
@@ -151,35 +85,25 @@ public sealed partial class Dispatcher
     /// Refuses writes to a dispatcher of another version. The attached program must be what this version
     /// generates for the current bindings (compared by the kernel's tag, without loading anything), or the
     /// one this version attached last (its tag is in the meta record): then a write was interrupted between
-    /// its map update and its program swap, and the swap is finished here.
+    /// its map update and its program swap, and <see cref="StateTransaction.Recover"/> finishes it here.
     /// </summary>
     private void CheckWritable()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_lock.Exclusive)
             throw new InvalidOperationException($"the dispatcher at {StatePath} was opened for reading: open it with write: true to change it");
-        if (_writesChecked)
+        if (!_state.NeedsRecovery)
             return;
         if (LayoutProblem() is { } problem)
             throw Mismatch(problem);
-        var meta = DispatcherMeta.Read(_maps[ControlLayout.Meta.Name])!;
+        var meta = _state.Maps.ReadMeta()!;
         if (meta.GeneratorVersion != DispatcherShape.GeneratorVersion)
             throw Mismatch($"its program was generated by {meta.GeneratorVersion}, and this is {DispatcherShape.GeneratorVersion}");
         var shape = BindingsState().Shape();
-        var matches = ProgramTag.Matches(DispatcherProgram.Generate(shape), _program.Info.Tag);
-        if (!matches && !meta.Knows(_program.Info.Tag))
-            throw Mismatch($"the attached program (tag {_program.Info.Tag}) is not one this version generates");
-        if (meta.WriteInProgress)
-            // A write was interrupted between its map updates and its program update (in place or by a swap):
-            // rebuilding the maps and the program from the binding maps heals both.
-            Rebuild();
-        else if (!matches)
-            // A program this version attached, but not the one it generates for these bindings (the meta record
-            // names it, so it is not foreign): a program fresh from the binding maps replaces it.
-            Swap(shape);
-        else
-            _attachedFingerprint = shape.Fingerprint;
-        _writesChecked = true;
+        var runsGenerated = _state.RunsGenerated(shape);
+        if (!runsGenerated && !meta.Knows(_state.Program.Info.Tag))
+            throw Mismatch($"the attached program (tag {_state.Program.Info.Tag}) is not one this version generates");
+        _state.Recover(meta, shape, runsGenerated, Rebuild);
     }
 
     /// <summary>Rebuilds the binding maps, the ports map and the program from the binding maps, and swaps them in.</summary>
@@ -196,13 +120,13 @@ public sealed partial class Dispatcher
     /// <summary>Why this version cannot read the maps, or null if it can.</summary>
     private string? LayoutProblem()
     {
-        if (!_maps.TryGetValue(ControlLayout.Meta.Name, out var metaMap) || DispatcherMeta.Read(metaMap) is not { } meta)
+        if (_state.Maps.ReadMeta() is not { } meta)
             return "it has no version record this version can read";
         if (meta.LayoutVersion != DispatcherLayout.Version)
             return $"its maps are in layout {meta.LayoutVersion}, and this version uses layout {DispatcherLayout.Version}";
         foreach (var spec in ControlLayout.AllMaps)
         {
-            if (!_maps.TryGetValue(spec.Name, out var map))
+            if (_state.Maps.Find(spec) is not { } map)
                 throw Damaged(StatePath, $"map {spec.Name} is not pinned");
             try
             {

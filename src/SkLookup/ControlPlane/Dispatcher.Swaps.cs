@@ -6,93 +6,9 @@ using SkLookup.State;
 
 namespace SkLookup;
 
-/// <summary>Program swaps, whole-set replacement, and upgrades.</summary>
+/// <summary>Whole-set replacement and upgrades: new maps and a program for them, committed by <see cref="StateTransaction.Commit"/>.</summary>
 public sealed partial class Dispatcher
 {
-    // ---------------------------------------------------------------- program swaps
-
-    /// <summary>Sets or clears <see cref="DispatcherMeta.WriteInProgress"/>.</summary>
-    private void MarkWriteInProgress(bool inProgress)
-    {
-        var map = _maps[ControlLayout.Meta.Name];
-        var meta = DispatcherMeta.Read(map)!;
-        if (meta.WriteInProgress != inProgress)
-            (meta with { WriteInProgress = inProgress }).Write(map);
-    }
-
-    /// <summary>Generates the program for <paramref name="shape"/> and swaps it in over the attached one.</summary>
-    private void Swap(DispatcherShape shape)
-    {
-        var program = DispatcherProgram.Load(shape, _maps);
-        try
-        {
-            StageAndCommit(new Dictionary<string, BpfMap>(), program, shape.Fingerprint);
-        }
-        catch
-        {
-            program.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// The one way state changes shape: pins <paramref name="newMaps"/> and <paramref name="program"/> next
-    /// to their pins with <see cref="StatePaths.StagedSuffix"/>, records the new program in the meta record,
-    /// swaps it in with one link update (only if the attached one is still the one this instance knows),
-    /// then renames the staged pins over the old ones, the program last. A crash before the update leaves
-    /// staged pins that the next writer deletes; after it, staged pins that the next writer renames
-    /// (<see cref="StateDirectory.RecoverStaged"/>). Without a <paramref name="fingerprint"/>, only the pins change.
-    /// </summary>
-    private void StageAndCommit(IReadOnlyDictionary<string, BpfMap> newMaps, BpfProgram program, string? fingerprint = null)
-    {
-        var staged = new List<string>();
-        try
-        {
-            if (fingerprint is not null)
-            {
-                // Written before the link update, naming both programs, so that whichever one a crash leaves
-                // attached is recognised as this version's by the next writer.
-                var generation = _maps.TryGetValue(ControlLayout.Meta.Name, out var oldMeta) ? DispatcherMeta.Read(oldMeta)?.Generation ?? 0 : 0;
-                var metaMap = newMaps.TryGetValue(ControlLayout.Meta.Name, out var newMeta) ? newMeta : _maps[ControlLayout.Meta.Name];
-                DispatcherMeta.Current(generation + 1, program.Info.Tag, _program.Info.Tag, fingerprint).Write(metaMap);
-            }
-            foreach (var (name, map) in newMaps)
-            {
-                var pin = Path.Combine(StatePath, name + StatePaths.StagedSuffix);
-                StateDirectory.DeleteIfPresent(pin);
-                StateDirectory.Pin(map, pin);
-                staged.Add(pin);
-            }
-            var programPin = Path.Combine(StatePath, StatePaths.Program + StatePaths.StagedSuffix);
-            StateDirectory.DeleteIfPresent(programPin);
-            StateDirectory.Pin(program, programPin);
-            staged.Add(programPin);
-            if (program.Info.Id != _program.Info.Id)
-                _link.Update(program, _program);
-        }
-        catch
-        {
-            foreach (var pin in staged)
-                StateDirectory.DeleteIfPresent(pin);
-            throw;
-        }
-        foreach (var pin in staged)
-            BpfFileSystem.Rename(pin, pin[..^StatePaths.StagedSuffix.Length]);
-        if (!ReferenceEquals(program, _program))
-        {
-            _program.Dispose();
-            _program = program;
-        }
-        foreach (var (name, map) in newMaps)
-        {
-            if (_maps.Remove(name, out var old) && !ReferenceEquals(old, map))
-                old.Dispose();
-            _maps[name] = map;
-        }
-        if (fingerprint is not null)
-            _attachedFingerprint = fingerprint;
-    }
-
     // ---------------------------------------------------------------- replace
 
     private static Dictionary<BindingMatch, Binding> Deduplicate(IReadOnlyCollection<Binding> bindings)
@@ -130,18 +46,14 @@ public sealed partial class Dispatcher
                 throw new SteeringException(SteeringError.CapacityExceeded,
                     $"the set has {count4} IPv4 and {desired.Count - count4} IPv6 bindings; each family holds at most {DispatcherLayout.MaxBindings}");
 
-            newMaps[DispatcherLayout.Bindings4.Name] = BpfMap.Create(DispatcherLayout.Bindings4);
-            newMaps[DispatcherLayout.Bindings6.Name] = BpfMap.Create(DispatcherLayout.Bindings6);
-            newMaps[DispatcherLayout.Ports.Name] = BpfMap.Create(DispatcherLayout.Ports);
-            BindingMapWriter.Fill(newMaps[DispatcherLayout.Bindings4.Name], newMaps[DispatcherLayout.Bindings6.Name],
-                newMaps[DispatcherLayout.Ports.Name], ids, count4);
+            var bindings4 = Created(newMaps, DispatcherLayout.Bindings4);
+            var bindings6 = Created(newMaps, DispatcherLayout.Bindings6);
+            var ports = Created(newMaps, DispatcherLayout.Ports);
+            BindingMapWriter.Fill(bindings4, bindings6, ports, ids, count4);
             var state = BindingState.FromEntries(ids);
             var shape = state.Shape();
-            var programMaps = new Dictionary<string, BpfMap>(_maps);
-            foreach (var (name, map) in newMaps)
-                programMaps[name] = map;
-            program = DispatcherProgram.Load(shape, programMaps);
-            StageAndCommit(newMaps, program, shape.Fingerprint);
+            program = DispatcherLoader.Load(shape, _state.Maps.With(newMaps));
+            _state.Commit(newMaps, program, shape.Fingerprint);
             _bindings = state;
         }
         catch
@@ -161,10 +73,18 @@ public sealed partial class Dispatcher
 
     // ---------------------------------------------------------------- upgrade
 
+    /// <summary>Creates the map of <paramref name="spec"/> and adds it to <paramref name="newMaps"/>, which then own it.</summary>
+    private static BpfMap Created(Dictionary<string, BpfMap> newMaps, MapSpec spec)
+    {
+        var map = BpfMap.Create(spec);
+        newMaps[spec.Name] = map;
+        return map;
+    }
+
     private UpgradeResult UpgradeLocked()
     {
-        var meta = _maps.TryGetValue(ControlLayout.Meta.Name, out var metaMap) ? DispatcherMeta.Read(metaMap) : null;
-        var from = $"{meta?.VersionText ?? "unknown version"}, program tag {_program.Info.Tag}";
+        var meta = _state.Maps.ReadMeta();
+        var from = $"{meta?.VersionText ?? "unknown version"}, program tag {_state.Program.Info.Tag}";
         var layoutCurrent = meta is not null && meta.LayoutVersion == DispatcherLayout.Version && AllMapsCompatible();
         var migrated = false;
         if (!layoutCurrent)
@@ -175,15 +95,9 @@ public sealed partial class Dispatcher
         else
         {
             var shape = BindingsState().Shape();
-            if (meta!.WriteInProgress)
-                Rebuild();
-            else if (!ProgramTag.Matches(DispatcherProgram.Generate(shape), _program.Info.Tag) || meta.GeneratorVersion != DispatcherShape.GeneratorVersion)
-                Swap(shape);
-            else
-                _attachedFingerprint = shape.Fingerprint;
+            _state.Recover(meta!, shape, _state.RunsGenerated(shape), Rebuild);
         }
-        _writesChecked = true;
-        var to = $"{DispatcherMeta.Read(_maps[ControlLayout.Meta.Name])!.VersionText}, program tag {_program.Info.Tag}";
+        var to = $"{_state.Maps.ReadMeta()!.VersionText}, program tag {_state.Program.Info.Tag}";
         return new UpgradeResult(from, to, migrated);
     }
 
@@ -191,7 +105,7 @@ public sealed partial class Dispatcher
     {
         foreach (var spec in ControlLayout.AllMaps)
         {
-            if (!_maps.TryGetValue(spec.Name, out var map))
+            if (_state.Maps.Find(spec) is not { } map)
                 return false;
             try
             {
@@ -220,7 +134,7 @@ public sealed partial class Dispatcher
         {
             foreach (var spec in ControlLayout.AllMaps)
             {
-                _maps.TryGetValue(spec.Name, out var old);
+                var old = _state.Maps.Find(spec);
                 if (spec == DispatcherLayout.Sockets && old is not null && IsCompatible(old, spec))
                     continue;
                 var map = BpfMap.Create(spec);
@@ -232,14 +146,12 @@ public sealed partial class Dispatcher
                         $"cannot upgrade from layout {fromLayout?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}: map {spec.Name} changed shape ({old.Info.KeySize}/{old.Info.ValueSize} to {spec.KeySize}/{spec.ValueSize} bytes) and this version has no conversion for it; unload and load again");
                 CopyEntries(old, map);
             }
-            var programMaps = new Dictionary<string, BpfMap>(_maps);
-            foreach (var (name, map) in newMaps)
-                programMaps[name] = map;
+            var programMaps = _state.Maps.With(newMaps);
             var state = BindingState.Read(programMaps[DispatcherLayout.Bindings4.Name], programMaps[DispatcherLayout.Bindings6.Name]);
             var shape = state.Shape();
-            program = DispatcherProgram.Load(shape, programMaps);
+            program = DispatcherLoader.Load(shape, programMaps);
             // The new meta record goes in with the new maps, so a crash leaves the old record with the old maps or the new with the new.
-            StageAndCommit(newMaps, program, shape.Fingerprint);
+            _state.Commit(newMaps, program, shape.Fingerprint);
             _bindings = state;
             _destinations = null;
         }

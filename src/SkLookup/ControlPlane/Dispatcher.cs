@@ -20,23 +20,17 @@ public sealed partial class Dispatcher : IDisposable
 
     private readonly StateLock _lock;
     private readonly string _namespaceName;
-    private readonly Dictionary<string, BpfMap> _maps;
-    private readonly NetNsLink _link;
-    private BpfProgram _program;
+    private readonly StateTransaction _state;
     private DestinationTable? _destinations;
     private BindingState? _bindings;
-    private string? _attachedFingerprint;
-    private bool _writesChecked;
     private bool _disposed;
 
-    private Dispatcher(StateLock stateLock, ulong netnsInode, Dictionary<string, BpfMap> maps, NetNsLink link, BpfProgram program)
+    private Dispatcher(StateLock stateLock, ulong netnsInode, StateTransaction state)
     {
         _lock = stateLock;
         NetworkNamespaceInode = netnsInode;
         _namespaceName = $"network namespace {netnsInode}";
-        _maps = maps;
-        _link = link;
-        _program = program;
+        _state = state;
     }
 
     /// <summary>The state directory: <c>{bpffs}/sklookup/{netns inode}</c>.</summary>
@@ -49,7 +43,7 @@ public sealed partial class Dispatcher : IDisposable
     public bool IsWritable => _lock.Exclusive;
 
     /// <summary>The attached program, as the kernel reports it.</summary>
-    public ProgramInfo Program => _program.Info;
+    public ProgramInfo Program => _state.Program.Info;
 
     // ---------------------------------------------------------------- lifecycle
 
@@ -82,7 +76,7 @@ public sealed partial class Dispatcher : IDisposable
             // The link is detached: the state belongs to a namespace that died, whose inode number ours reuses.
             RemoveLocked(path, timeout);
         }
-        Build(netns, bpffsPath, path);
+        StateTransaction.Build(netns, bpffsPath, path);
         return OpenState(netns.Inode, path, write: true, timeout);
     });
 
@@ -111,11 +105,10 @@ public sealed partial class Dispatcher : IDisposable
         var root = StatePaths.Root(bpffsPath);
         using var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout);
         if (rootLock is null)
-            return true; // Nothing was ever loaded on this bpffs.
+            return; // Nothing was ever loaded on this bpffs.
         RemoveLocked(StatePaths.ForNamespace(bpffsPath, netns.Inode), timeout);
         foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
             StateDirectory.Remove(leftover);
-        return true;
     });
 
     /// <summary>
@@ -137,10 +130,7 @@ public sealed partial class Dispatcher : IDisposable
         if (_disposed)
             return;
         _disposed = true;
-        foreach (var map in _maps.Values)
-            map.Dispose();
-        _program.Dispose();
-        _link.Dispose();
+        _state.Dispose();
         _lock.Dispose();
     }
 
@@ -165,41 +155,40 @@ public sealed partial class Dispatcher : IDisposable
         {
             var owner = destinations.TryGet(existingId, out var existing) ? existing.Label : $"#{existingId}";
             if (owner == binding.Label)
-                return true;
+                return;
             throw new SteeringException(SteeringError.AlreadyExists,
                 $"{binding.Protocol.Name()} {binding.Prefix} port {PortText(binding.Port)} is bound to '{owner}' already: unbind it first, or apply a bindings file to move it");
         }
-        var map = BindingMap(binding.Family);
+        var map = _state.Maps.Bindings(binding.Family);
         if (CountOf(bindings, binding.Family) >= DispatcherLayout.MaxBindings)
             throw new SteeringException(SteeringError.CapacityExceeded,
                 $"cannot bind {binding}: the {binding.Family.Name()} bindings are full ({DispatcherLayout.MaxBindings}); remove some first");
         var id = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
         var key = BindingKey.Encode(match);
-        MarkWriteInProgress(true);
-        try
+        _state.WriteInPlace(() =>
         {
-            map.Update(key, BitConverter.GetBytes(id));
-            if (binding.Port != 0)
-                SetPortBit(BindingState.ClassOf(match), binding.Port, true);
-            bindings.Add(match, id);
-            var shape = bindings.Shape();
-            if (!DispatcherProgram.TryUpdateInPlace(_program, _attachedFingerprint ?? "", shape, [], [(match, id)]))
-                Swap(shape);
-        }
-        catch
-        {
-            // Undo the map writes. The program may have half-learned the binding, so the write-in-progress
-            // mark stays: the next write (of this instance or the next writer) rebuilds the program.
-            _writesChecked = false;
-            bindings.Remove(match);
-            map.Delete(key);
-            if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
-                SetPortBit(BindingState.ClassOf(match), binding.Port, false);
-            CollectIfUnused(id);
-            throw;
-        }
-        MarkWriteInProgress(false);
-        return true;
+            try
+            {
+                map.Update(key, BitConverter.GetBytes(id));
+                if (binding.Port != 0)
+                    SetPortBit(BindingState.ClassOf(match), binding.Port, true);
+                bindings.Add(match, id);
+                var shape = bindings.Shape();
+                if (!_state.TryUpdateInPlace(shape, [], [(match, id)]))
+                    _state.Swap(shape);
+            }
+            catch
+            {
+                // Undo the map writes. The program may have half-learned the binding, so the write-in-progress
+                // mark stays: the next write (of this instance or the next writer) rebuilds the program.
+                bindings.Remove(match);
+                map.Delete(key);
+                if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
+                    SetPortBit(BindingState.ClassOf(match), binding.Port, false);
+                CollectIfUnused(id);
+                throw;
+            }
+        });
     });
 
     /// <summary>
@@ -215,24 +204,17 @@ public sealed partial class Dispatcher : IDisposable
         var match = binding.Match;
         if (!bindings.Entries.TryGetValue(match, out var id) || !destinations.TryGet(id, out var owner) || owner.Label != binding.Label)
             return false;
-        MarkWriteInProgress(true);
-        try
+        // If this fails half-way, the write-in-progress mark stays: the next write rebuilds the program from the binding maps.
+        _state.WriteInPlace(() =>
         {
             var shape = bindings.ShapeWith(match, null);
-            if (!DispatcherProgram.TryUpdateInPlace(_program, _attachedFingerprint ?? "", shape, [match], []))
-                Swap(shape);
-            BindingMap(binding.Family).Delete(BindingKey.Encode(match));
+            if (!_state.TryUpdateInPlace(shape, [match], []))
+                _state.Swap(shape);
+            _state.Maps.Bindings(binding.Family).Delete(BindingKey.Encode(match));
             bindings.Remove(match);
             if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
                 SetPortBit(BindingState.ClassOf(match), binding.Port, false);
-        }
-        catch
-        {
-            // The mark stays, so the next write rebuilds the program from the binding maps.
-            _writesChecked = false;
-            throw;
-        }
-        MarkWriteInProgress(false);
+        });
         CollectIfUnused(id);
         return true;
     });
@@ -313,7 +295,7 @@ public sealed partial class Dispatcher : IDisposable
         }
         var (protocol, families) = SocketChecks.Check(description, label, dualStack, NetworkNamespaceInode);
         var destinations = DestinationsTable();
-        var sockets = _maps[DispatcherLayout.Sockets.Name];
+        var sockets = _state.Maps.Sockets;
         uint first = 0;
         for (var i = 0; i < families.Count; i++)
         {
@@ -340,7 +322,7 @@ public sealed partial class Dispatcher : IDisposable
         CheckWritable();
         if (!DestinationsTable().TryGetId(new Destination(label, family, protocol), out var id))
             return false;
-        var removed = DestinationTable.DeleteSocket(_maps[DispatcherLayout.Sockets.Name], id);
+        var removed = DestinationTable.DeleteSocket(_state.Maps.Sockets, id);
         CollectIfUnused(id);
         return removed;
     });
@@ -355,7 +337,6 @@ public sealed partial class Dispatcher : IDisposable
         Label.Validate(label);
         CheckWritable();
         DestinationsTable().SetLabelFlags(label, fallThrough ? DestinationFlags.FallThrough : DestinationFlags.None);
-        return true;
     });
 
     /// <summary>Every destination with its socket and counters, ordered by label, family and protocol.</summary>
@@ -386,35 +367,32 @@ public sealed partial class Dispatcher : IDisposable
     internal uint? DestinationIdOf(BindingMatch match) => BindingsState().Entries.TryGetValue(match, out var id) ? id : null;
 
     /// <summary>The cookie of the socket registered at a destination id.</summary>
-    internal ulong? SocketCookieOf(uint id) => _maps[DispatcherLayout.Sockets.Name].LookupSocketCookie(BitConverter.GetBytes(id));
+    internal ulong? SocketCookieOf(uint id) => _state.Maps.Sockets.LookupSocketCookie(BitConverter.GetBytes(id));
 
-    /// <summary>The pinned map called <paramref name="name"/>.</summary>
-    internal BpfMap Map(string name) => _maps[name];
+    /// <summary>The pinned map called <paramref name="name"/> (for tests that damage or inspect the state).</summary>
+    internal BpfMap Map(string name) => _state.Maps.ByName[name];
 
     /// <summary>The pinned link.</summary>
-    internal NetNsLink Link => _link;
+    internal NetNsLink Link => _state.Link;
 
     // ---------------------------------------------------------------- helpers
 
-    private BindingState BindingsState() =>
-        _bindings ??= BindingState.Read(_maps[DispatcherLayout.Bindings4.Name], _maps[DispatcherLayout.Bindings6.Name]);
+    private BindingState BindingsState() => _bindings ??= BindingState.Read(_state.Maps.Bindings4, _state.Maps.Bindings6);
 
-    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_maps);
-
-    private BpfMap BindingMap(Family family) => _maps[family == Family.IPv4 ? DispatcherLayout.Bindings4.Name : DispatcherLayout.Bindings6.Name];
+    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps);
 
     private static int CountOf(BindingState bindings, Family family)
     {
         var count = 0;
         foreach (var match in bindings.Entries.Keys)
-            if ((match.Prefix.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) == (family == Family.IPv4))
+            if (match.Family == family)
                 count++;
         return count;
     }
 
     private void SetPortBit(TrafficClass trafficClass, ushort port, bool set)
     {
-        var ports = _maps[DispatcherLayout.Ports.Name];
+        var ports = _state.Maps.Ports;
         var key = BitConverter.GetBytes((uint)port);
         var bits = BitConverter.ToUInt32(ports.Lookup(key) ?? new byte[4]);
         var updated = set ? bits | trafficClass.PortBit() : bits & ~trafficClass.PortBit();
@@ -434,7 +412,7 @@ public sealed partial class Dispatcher : IDisposable
     {
         var destinations = DestinationsTable();
         destinations.TryGet(id, out var destination);
-        var sums = _maps[DispatcherLayout.Metrics.Name].SumPerCpu(BitConverter.GetBytes(id));
+        var sums = _state.Maps.Metrics.SumPerCpu(BitConverter.GetBytes(id));
         var counters = new DestinationCounts(sums[0], sums[1], sums[2]);
         return new DestinationStatus(destination.Label, destination.Family, destination.Protocol, id, SocketCookieOf(id), counters,
             (destinations.Flags(id) & DestinationFlags.FallThrough) != 0);
@@ -454,10 +432,23 @@ public sealed partial class Dispatcher : IDisposable
         }
         catch (BpfException exception)
         {
-            var error = exception.Reason == BpfErrorReason.PermissionDenied ? SteeringError.PermissionDenied : SteeringError.Kernel;
-            throw new SteeringException(error, exception.Message, exception);
+            throw Translated(exception);
         }
     }
 
-    private static void Execute(Func<bool> operation) => Translate(operation);
+    /// <inheritdoc cref="Translate"/>
+    private static void Execute(Action operation)
+    {
+        try
+        {
+            operation();
+        }
+        catch (BpfException exception)
+        {
+            throw Translated(exception);
+        }
+    }
+
+    private static SteeringException Translated(BpfException exception) => new(
+        exception.Reason == BpfErrorReason.PermissionDenied ? SteeringError.PermissionDenied : SteeringError.Kernel, exception.Message, exception);
 }

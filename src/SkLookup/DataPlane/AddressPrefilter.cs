@@ -36,7 +36,7 @@ internal static class AddressPrefilter
     /// <summary>Every bucket that an address in <paramref name="match"/>'s prefix can fall into.</summary>
     public static IEnumerable<uint> CoveredBuckets(BindingMatch match)
     {
-        var family = match.Prefix.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? Family.IPv4 : Family.IPv6;
+        var family = match.Family;
         Span<byte> address = stackalloc byte[16];
         match.Prefix.BaseAddress.TryWriteBytes(address, out _);
         var top = BinaryPrimitives.ReadUInt32BigEndian(address); // the first 32 bits, most significant first

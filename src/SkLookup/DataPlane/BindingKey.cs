@@ -24,7 +24,7 @@ internal static class BindingKey
     /// <summary>Writes the key of <paramref name="match"/> into <paramref name="key"/> (exactly <see cref="Size"/> bytes).</summary>
     public static void Encode(in BindingMatch match, Span<byte> key)
     {
-        var addressSize = match.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? 4 : 16;
+        var addressSize = match.Family == Family.IPv4 ? 4 : 16;
         if (key.Length != addressSize + 4)
             throw new ArgumentException($"a key for {match.Prefix} is {addressSize + 4} bytes", nameof(key));
         if (!match.Prefix.BaseAddress.TryWriteBytes(key[..addressSize], out _))
@@ -35,7 +35,7 @@ internal static class BindingKey
     /// <summary>Encodes a key into a new array.</summary>
     public static byte[] Encode(in BindingMatch match)
     {
-        var key = new byte[match.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? SizeV4 : SizeV6];
+        var key = new byte[Size(match.Family)];
         Encode(match, key);
         return key;
     }

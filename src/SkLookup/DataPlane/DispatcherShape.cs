@@ -90,7 +90,7 @@ internal sealed class DispatcherShape
         var byClass = new Dictionary<TrafficClass, List<InlineBinding>>();
         foreach (var (match, id) in bindings)
         {
-            var family = match.Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? Family.IPv4 : Family.IPv6;
+            var family = match.Family;
             var trafficClass = TrafficClasses.Of(family, match.Protocol);
             if (!byClass.TryGetValue(trafficClass, out var list))
                 byClass[trafficClass] = list = [];

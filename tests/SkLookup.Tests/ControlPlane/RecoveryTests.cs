@@ -37,7 +37,7 @@ public sealed class RecoveryTests
         var empty = BpfMap.Create(DispatcherLayout.Bindings4);
         var maps = ControlLayout.AllMaps.ToDictionary(spec => spec.Name, spec => d.Map(spec.Name));
         maps[DispatcherLayout.Bindings4.Name] = empty;
-        using var program = DispatcherProgram.Load(DispatcherShape.Empty, maps);
+        using var program = DispatcherLoader.Load(DispatcherShape.Empty, maps);
         empty.Pin(Path.Combine(scenario.StatePath, "sk_bind4-new"));
         program.Pin(Path.Combine(scenario.StatePath, "program-new"));
         using (var attached = BpfProgram.OpenById(d.Link.ReadInfo().ProgramId))

@@ -19,7 +19,7 @@ public sealed class UpgradeTests
         using var d = scenario.Open(write: true);
         var pairs = d.Bindings().Select(b => (b.Match, d.DestinationIdOf(b.Match)!.Value)).ToList();
         var maps = ControlLayout.AllMaps.ToDictionary(spec => spec.Name, spec => d.Map(spec.Name));
-        using var older = DispatcherProgram.Load(DispatcherShape.From(pairs, inlineLimit: 0), maps);
+        using var older = DispatcherLoader.Load(DispatcherShape.From(pairs, inlineLimit: 0), maps);
         using (var attached = BpfProgram.OpenById(d.Link.ReadInfo().ProgramId))
             d.Link.Update(older, attached);
         File.Delete(Path.Combine(d.StatePath, "program"));

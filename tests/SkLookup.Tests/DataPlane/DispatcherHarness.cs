@@ -67,7 +67,7 @@ internal sealed class DispatcherHarness : IDisposable
     public BpfProgram Load(int inlineLimit = DispatcherShape.InlineLimit)
     {
         Shape = DispatcherShape.From(Bindings.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))), inlineLimit);
-        var program = DispatcherProgram.Load(Shape, _maps);
+        var program = DispatcherLoader.Load(Shape, _maps);
         Program?.Dispose();
         return Program = program;
     }
@@ -83,7 +83,7 @@ internal sealed class DispatcherHarness : IDisposable
         }
         Bind(added);
         Shape = DispatcherShape.From(Bindings.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))), inlineLimit);
-        return DispatcherProgram.TryUpdateInPlace(Program!, loaded, Shape, removed.Select(b => b.Match),
+        return DispatcherLoader.TryUpdateInPlace(Program!, loaded, Shape, removed.Select(b => b.Match),
             added.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))));
     }
 
