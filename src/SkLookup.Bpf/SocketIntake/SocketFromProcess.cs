@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using SkLookup.Bpf.Interop;
 
@@ -40,6 +41,65 @@ public static class SocketFromProcess
         {
             socket.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Finds which processes hold the sockets with the given <paramref name="cookies"/>. A lookup in a
+    /// SOCKMAP yields cookies, not descriptors, so this walks every process's socket descriptors (as
+    /// <c>ss -p</c> does) and compares cookies. Processes it may not inspect, or that exit meanwhile, are
+    /// skipped. Returns the owners of each cookie that some process holds, in the order of <c>/proc</c>.
+    /// </summary>
+    public static IReadOnlyDictionary<ulong, IReadOnlyList<SocketOwner>> FindOwners(IReadOnlyCollection<ulong> cookies)
+    {
+        ArgumentNullException.ThrowIfNull(cookies);
+        var owners = new Dictionary<ulong, List<SocketOwner>>();
+        if (cookies.Count == 0)
+            return new Dictionary<ulong, IReadOnlyList<SocketOwner>>();
+        var wanted = new HashSet<ulong>(cookies);
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                continue;
+            IReadOnlyList<ProcessSocket> found;
+            try
+            {
+                found = Find(pid, socket => wanted.Contains(socket.Cookie));
+            }
+            catch (BpfException)
+            {
+                continue; // Exited, a kernel thread, or not ours to inspect.
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            foreach (var socket in found)
+            {
+                using (socket)
+                {
+                    if (!owners.TryGetValue(socket.Description.Cookie, out var list))
+                        owners[socket.Description.Cookie] = list = [];
+                    list.Add(new SocketOwner(pid, CommandOf(pid), socket.Fd));
+                }
+            }
+        }
+        return owners.ToDictionary(pair => pair.Key, pair => (IReadOnlyList<SocketOwner>)pair.Value);
+    }
+
+    private static string CommandOf(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "?";
         }
     }
 

@@ -119,46 +119,11 @@ public static class Explainer
     }
 
     /// <summary>
-    /// The process that holds the socket with <paramref name="cookie"/>, found by duplicating every
-    /// process's sockets (pidfd_getfd) and comparing cookies: best effort, null if none is found or allowed.
+    /// The process that holds the socket with <paramref name="cookie"/> (<see cref="SocketFromProcess.FindOwners"/>):
+    /// best effort, null if none is found or allowed.
     /// </summary>
-    private static string? FindOwner(ulong cookie)
-    {
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-                continue;
-            try
-            {
-                var found = SocketFromProcess.Find(pid, socket => socket.Cookie == cookie);
-                try
-                {
-                    if (found.Count > 0)
-                        return $"pid {pid} ({ReadComm(pid)}) fd {found[0].Fd}";
-                }
-                finally
-                {
-                    foreach (var socket in found)
-                        socket.Dispose();
-                }
-            }
-            catch (BpfException)
-            {
-                // Gone, or not ours to look into: skip it.
-            }
-        }
-        return null;
-    }
-
-    private static string ReadComm(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n');
-        }
-        catch (IOException)
-        {
-            return "?";
-        }
-    }
+    private static string? FindOwner(ulong cookie) =>
+        SocketFromProcess.FindOwners([cookie]).TryGetValue(cookie, out var owners)
+            ? string.Create(CultureInfo.InvariantCulture, $"pid {owners[0].ProcessId} ({owners[0].Command}) fd {owners[0].Fd}")
+            : null;
 }

@@ -69,32 +69,11 @@ internal static class AddressPrefilter
     /// <summary>Writes the non-empty buckets into a new filter map.</summary>
     public static BpfMap Create(Family family, ulong[] masks)
     {
-        var map = BpfMap.Create(Spec(family));
-        try
-        {
-            var used = 0;
-            foreach (var mask in masks)
-                if (mask != 0)
-                    used++;
-            var keys = new byte[used * 4];
-            var values = new byte[used * 8];
-            var i = 0;
-            for (var bucket = 0; bucket < masks.Length; bucket++)
-            {
-                if (masks[bucket] == 0)
-                    continue;
-                BinaryPrimitives.WriteUInt32LittleEndian(keys.AsSpan(i * 4), (uint)bucket);
-                BinaryPrimitives.WriteUInt64LittleEndian(values.AsSpan(i * 8), masks[bucket]);
-                i++;
-            }
-            map.UpdateBatch(keys, values);
-            return map;
-        }
-        catch
-        {
-            map.Dispose();
-            throw;
-        }
+        var used = new List<KeyValuePair<uint, byte[]>>();
+        for (var bucket = 0; bucket < masks.Length; bucket++)
+            if (masks[bucket] != 0)
+                used.Add(new((uint)bucket, BitConverter.GetBytes(masks[bucket])));
+        return ArrayMapFill.Create(Spec(family), used);
     }
 
     /// <summary>Adds the bits of a new key to a live filter.</summary>

@@ -330,11 +330,7 @@ internal static class DispatcherProgram
         asm.LoadMapPointer(R1, DispatcherLayout.Sockets.Name).Mov(R2, R10).Add(R2, ScratchKey)
            .Call(HelperFunction.MapLookupElem)
            .JumpIf(R0, JumpOp.Equal, 0, "no_socket")
-           .Mov(Socket, R0)
-           .Mov(R1, Context).Mov(R2, Socket).Mov(R3, 0).Call(HelperFunction.SkAssign)
-           .Mov(AssignResult, R0)
-           .Mov(R1, Socket).Call(HelperFunction.SkRelease)
-           .JumpIf(AssignResult, JumpOp.NotEqual, 0, "assign_failed")
+           .AssignSocket(Context, Socket, AssignResult, "assign_failed")
            .Label("pass").Return(SkAction.Pass);
 
         asm.Label("no_socket");

@@ -100,30 +100,7 @@ internal static class ProbeTable
     }
 
     /// <summary>Writes the placed slots into a new table map.</summary>
-    public static BpfMap Create(Family family, int bits, Dictionary<uint, byte[]> slots)
-    {
-        var map = BpfMap.Create(Spec(family, bits));
-        try
-        {
-            var slotSize = SlotSize(family);
-            var keys = new byte[slots.Count * 4];
-            var values = new byte[slots.Count * slotSize];
-            var i = 0;
-            foreach (var (index, slot) in slots)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(keys.AsSpan(i * 4), index);
-                slot.CopyTo(values, i * slotSize);
-                i++;
-            }
-            map.UpdateBatch(keys, values);
-            return map;
-        }
-        catch
-        {
-            map.Dispose();
-            throw;
-        }
-    }
+    public static BpfMap Create(Family family, int bits, Dictionary<uint, byte[]> slots) => ArrayMapFill.Create(Spec(family, bits), slots);
 
     /// <summary>
     /// Adds or replaces a key in a live table. Returns false when no slot within <see cref="MaxProbe"/> of
