@@ -15,6 +15,9 @@ namespace SkLookup;
 /// </summary>
 public sealed partial class Dispatcher : IDisposable
 {
+    /// <summary>The name of the dispatcher program in the kernel, as <c>bpftool prog</c> and <see cref="ProgramInfo.Name"/> show it.</summary>
+    public const string ProgramName = DispatcherProgram.Name;
+
     /// <summary>How long <see cref="Load"/>, <see cref="Open"/>, <see cref="Unload"/> and <see cref="Upgrade"/> wait for another command's lock by default.</summary>
     public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(5);
 
