@@ -4,15 +4,6 @@ using System.Text.Json;
 
 namespace SkLookup;
 
-/// <summary>Options of a label, as a bindings file sets them.</summary>
-/// <param name="FallThrough">Without a socket, pass the label's traffic on to the normal lookup instead of dropping it.</param>
-public sealed record LabelOptions(bool FallThrough);
-
-/// <summary>A parsed bindings file: the bindings, and the options of the labels it names.</summary>
-/// <param name="Bindings">The bindings, in file order (an entry without a protocol gives a TCP and a UDP binding).</param>
-/// <param name="Labels">The options of each label in the file's <c>labels</c> object.</param>
-public sealed record BindingsDocument(IReadOnlyList<Binding> Bindings, IReadOnlyDictionary<string, LabelOptions> Labels);
-
 /// <summary>
 /// Reads the set of bindings that <see cref="Dispatcher.ReplaceBindings"/> applies, from JSON.
 /// </summary>
