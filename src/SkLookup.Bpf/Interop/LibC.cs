@@ -21,9 +21,6 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
     internal static partial long Syscall(long number, long arg1, long arg2, long arg3);
 
-    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
-    internal static partial long Syscall(long number, long arg1, long arg2, long arg3, long arg4, long arg5);
-
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 
