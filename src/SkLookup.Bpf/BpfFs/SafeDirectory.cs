@@ -117,7 +117,7 @@ public sealed class SafeDirectory : IDisposable
             var bytes = System.Text.Encoding.UTF8.GetBytes(name + "\0");
             fixed (byte* path = bytes)
             {
-                var fd = (int)LibC.Syscall(LibC.SYS_openat2, Handle.Value, (long)path, (long)&how, sizeof(LibC.OpenHow), 0);
+                var fd = (int)LibC.Syscall(LibC.SYS_openat2, Handle.Value, (long)path, (long)&how, sizeof(LibC.OpenHow));
                 if (fd >= 0 || Marshal.GetLastPInvokeError() != 38 /* ENOSYS: before Linux 5.6 */)
                     return fd;
             }

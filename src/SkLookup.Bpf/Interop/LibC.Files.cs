@@ -29,6 +29,10 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "geteuid")]
     internal static partial uint Geteuid();
 
+    /// <summary><c>syscall(2)</c> with four arguments, for openat2.</summary>
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall(long number, long arg1, long arg2, long arg3, long arg4);
+
     /// <summary><c>openat2(2)</c> (Linux 5.6): the same number on x86_64 and arm64, as every syscall since 5.1 is.</summary>
     internal const long SYS_openat2 = 437;
     internal const ulong RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_BENEATH = 0x08;
