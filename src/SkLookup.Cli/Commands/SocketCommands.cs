@@ -92,8 +92,8 @@ internal static class SocketCommands
             var name = Label.Validate(context.Get(label));
             var wantedProtocol = ProtocolNames.ParseProtocol(context.Get(protocol));
             var addressText = context.Get(address);
-            if (!IPAddress.TryParse(addressText, out var ip))
-                throw new CliException(ExitCode.Usage, $"address '{addressText}' is not an IP address; pass the address the socket is bound to, e.g. 127.0.0.1 or ::");
+            if (!AddressText.TryParseAddress(addressText, out var ip, out var reason))
+                throw new CliException(ExitCode.Usage, $"address '{TextEscape.Escape(addressText)}' is not valid: {reason}; pass the address the socket is bound to, e.g. 127.0.0.1 or ::");
             var wantedPort = SkLookup.Binding.ParsePort(context.Get(port));
             if (wantedPort == 0)
                 throw new CliException(ExitCode.Usage, "a socket is bound to one port: pass 1 to 65535");
