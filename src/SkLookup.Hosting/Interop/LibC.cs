@@ -2,10 +2,26 @@ using System.Runtime.InteropServices;
 
 namespace SkLookup.Hosting.Interop;
 
-/// <summary>The one libc call this assembly makes itself.</summary>
+/// <summary>The libc calls this assembly makes itself: each is declared here once.</summary>
 internal static unsafe partial class LibC
 {
     /// <summary><c>getsockname(2)</c>: the address the kernel bound the socket to.</summary>
     [LibraryImport("libc", EntryPoint = "getsockname", SetLastError = true)]
     public static partial int GetSockName(int fd, byte* address, uint* length);
+
+    /// <summary><c>recvmsg(2)</c>: one datagram with its source and control messages.</summary>
+    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
+    public static partial nint RecvMsg(int fd, MessageHeader* message, int flags);
+
+    /// <summary><c>sendmsg(2)</c>: one datagram to an address, with control messages.</summary>
+    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    public static partial nint SendMsg(int fd, MessageHeader* message, int flags);
+
+    /// <summary><c>ioctl(2)</c> with a pointer argument (or none).</summary>
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, ulong request, void* argument);
+
+    /// <summary><c>close(2)</c>.</summary>
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
 }
