@@ -76,8 +76,9 @@ public sealed class SteeredUdpSocketTests
     {
         using var scenario = new HostScenario();
         scenario.Bind("echo", "udp", "192.0.2.0/24", "any");
-        using var server = scenario.NetNs.Run(() => new SteeredUdpSocket(
-            scenario.NetNs.BindUdp(IPEndPoint.Parse("127.0.0.1:5353")), ownsSocket: true, replySocketLimit: 4));
+        // Wrapped outside the namespace: told where the socket lives, it makes its reply sockets there.
+        using var server = new SteeredUdpSocket(scenario.NetNs.BindUdp(IPEndPoint.Parse("127.0.0.1:5353")), ownsSocket: true, replySocketLimit: 4,
+            networkNamespace: scenario.NetNs.Namespace);
         using (var dispatcher = scenario.Open(write: true))
             dispatcher.RegisterSocket("echo", server.Socket);
         using var echo = new EchoLoop(server);
@@ -127,7 +128,10 @@ public sealed class SteeredUdpSocketTests
         using var unbound = netns.Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         Assert.Contains("not bound", Assert.Throws<ArgumentException>(() => new SteeredUdpSocket(unbound)).Message, StringComparison.Ordinal);
         using var bound = netns.BindUdp(IPEndPoint.Parse("127.0.0.1:5353"));
-        Assert.Throws<ArgumentException>(() => new SteeredUdpSocket(bound).SendReply([1], default));
+        // Replies must leave from the socket's namespace, which is not this thread's.
+        Assert.Contains("pass its namespace", Assert.Throws<ArgumentException>(() => new SteeredUdpSocket(bound)).Message, StringComparison.Ordinal);
+        using var wrapped = new SteeredUdpSocket(bound, networkNamespace: netns.Namespace);
+        Assert.Throws<ArgumentException>(() => wrapped.SendReply([1], default)); // Not a received datagram.
     }
 
     [Fact]

@@ -26,9 +26,6 @@ internal static partial class LibC
 
     public const int MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
 
-    /// <summary><c>SIOCGSKNS</c>: a new descriptor of the socket's network namespace (Linux 4.9, CAP_NET_ADMIN).</summary>
-    public const ulong SIOCGSKNS = 0x894C;
-
     public const int EINTR = 4, EAGAIN = 11;
 
     /// <summary><c>sizeof(struct cmsghdr)</c>: size_t length, int level, int type.</summary>

@@ -16,12 +16,4 @@ internal static unsafe partial class LibC
     /// <summary><c>sendmsg(2)</c>: one datagram to an address, with control messages.</summary>
     [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
     public static partial nint SendMsg(int fd, MessageHeader* message, int flags);
-
-    /// <summary><c>ioctl(2)</c> with a pointer argument (or none).</summary>
-    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int Ioctl(int fd, ulong request, void* argument);
-
-    /// <summary><c>close(2)</c>.</summary>
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
 }

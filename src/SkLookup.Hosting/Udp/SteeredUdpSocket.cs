@@ -48,6 +48,7 @@ public sealed class SteeredUdpSocket : IDisposable
     private readonly bool _isIPv6;
     private readonly ReplySockets _replies;
     private readonly NetworkNamespace? _namespace;
+    private readonly bool _ownsNamespace;
     private int _disposed;
 
     /// <summary>
@@ -57,8 +58,12 @@ public sealed class SteeredUdpSocket : IDisposable
     /// <param name="socket">A bound IPv4 or IPv6 UDP socket, e.g. one systemd passed, or one registered with <c>sklookup register</c>.</param>
     /// <param name="ownsSocket">Closes <paramref name="socket"/> on <see cref="Dispose"/>.</param>
     /// <param name="replySocketLimit">How many reply sockets for other ports stay open at most; the least recently used one closes first.</param>
-    /// <exception cref="ArgumentException">The socket is not a bound IPv4 or IPv6 UDP socket.</exception>
-    public SteeredUdpSocket(Socket socket, bool ownsSocket = false, int replySocketLimit = DefaultReplySocketLimit)
+    /// <param name="networkNamespace">
+    /// The namespace the socket lives in, when it is not the calling thread's (a socket belongs to the
+    /// namespace it was created in, and replies must leave from there). The caller keeps it open while this instance lives.
+    /// </param>
+    /// <exception cref="ArgumentException">The socket is not a bound IPv4 or IPv6 UDP socket, or lives in another namespace than the one given.</exception>
+    public SteeredUdpSocket(Socket socket, bool ownsSocket = false, int replySocketLimit = DefaultReplySocketLimit, NetworkNamespace? networkNamespace = null)
     {
         ArgumentNullException.ThrowIfNull(socket);
         ArgumentOutOfRangeException.ThrowIfLessThan(replySocketLimit, 1);
@@ -80,7 +85,7 @@ public sealed class SteeredUdpSocket : IDisposable
             ReplySockets.SetInt(socket, LibC.SOL_IPV6, LibC.IPV6_RECVPKTINFO, 1);
             ReplySockets.SetInt(socket, LibC.SOL_IPV6, LibC.IPV6_RECVORIGDSTADDR, 1);
         }
-        _namespace = NamespaceOf(socket);
+        (_namespace, _ownsNamespace) = networkNamespace is null ? ReplyNamespace(socket) : (networkNamespace, false);
         _replies = new ReplySockets(replySocketLimit, _namespace);
     }
 
@@ -101,6 +106,15 @@ public sealed class SteeredUdpSocket : IDisposable
             if (reusePort)
                 ReplySockets.SetInt(socket, LibC.SOL_SOCKET, LibC.SO_REUSEPORT, 1);
             socket.Bind(endPoint);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        try
+        {
+            // The socket lives where this thread is (e.g. inside NetworkNamespace.Run), and so will its reply sockets.
             return new SteeredUdpSocket(socket, ownsSocket: true);
         }
         catch
@@ -195,7 +209,8 @@ public sealed class SteeredUdpSocket : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _replies.Dispose();
-        _namespace?.Dispose();
+        if (_ownsNamespace)
+            _namespace?.Dispose();
         if (_ownsSocket)
             Socket.Dispose();
     }
@@ -388,34 +403,21 @@ public sealed class SteeredUdpSocket : IDisposable
         return (original, interfaceIndex);
     }
 
-    /// <summary>The socket's network namespace (SIOCGSKNS), or null when the kernel refuses to say (it needs CAP_NET_ADMIN).</summary>
-    private unsafe static NetworkNamespace? NamespaceOf(Socket socket)
+    /// <summary>
+    /// The namespace reply sockets are created in, when none is given: the calling thread's, if the socket
+    /// lives there (kept, because replies may be sent from threads in other namespaces). The kernel names a
+    /// socket's namespace only to CAP_NET_ADMIN; without it, the calling thread's is assumed.
+    /// </summary>
+    private static (NetworkNamespace? Namespace, bool Owned) ReplyNamespace(Socket socket)
     {
-        var handle = socket.SafeHandle;
-        var added = false;
-        try
+        var inode = SocketDescription.Describe(socket).NetNsInode;
+        var current = NetworkNamespace.Current();
+        if (inode is { } socketInode && socketInode != current.Inode)
         {
-            handle.DangerousAddRef(ref added);
-            var nsfd = LibC.Ioctl((int)handle.DangerousGetHandle(), LibC.SIOCGSKNS, null);
-            if (nsfd < 0)
-                return null;
-            try
-            {
-                return NetworkNamespace.Open($"/proc/self/fd/{nsfd}");
-            }
-            catch (BpfException)
-            {
-                return null;
-            }
-            finally
-            {
-                LibC.Close(nsfd);
-            }
+            current.Dispose();
+            throw new ArgumentException(
+                $"the socket lives in network namespace {socketInode}, not in this thread's: pass its namespace, so that replies leave from there", nameof(socket));
         }
-        finally
-        {
-            if (added)
-                handle.DangerousRelease();
-        }
+        return (current, true);
     }
 }
