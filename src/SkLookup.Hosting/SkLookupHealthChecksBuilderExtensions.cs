@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace SkLookup.Hosting;
+
+/// <summary>Adds <see cref="SkLookupHealthCheck"/> to the app's health checks.</summary>
+public static class SkLookupHealthChecksBuilderExtensions
+{
+    /// <summary>The health check's default name.</summary>
+    public const string DefaultName = "sklookup";
+
+    /// <summary>
+    /// Adds the sk_lookup health check (and the sk_lookup service, if it is not added yet), e.g.
+    /// <c>services.AddHealthChecks().AddSkLookup()</c>, then <c>app.MapHealthChecks("/healthz")</c>.
+    /// </summary>
+    /// <param name="builder">The health checks builder.</param>
+    /// <param name="name">The check's name.</param>
+    /// <param name="tags">Tags to filter checks by, e.g. "ready".</param>
+    public static IHealthChecksBuilder AddSkLookup(this IHealthChecksBuilder builder, string name = DefaultName, IEnumerable<string>? tags = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSkLookup();
+        return builder.Add(new HealthCheckRegistration(name,
+            services => new SkLookupHealthCheck(services.GetRequiredService<IOptions<SkLookupOptions>>(), services.GetRequiredService<SkLookupState>()),
+            failureStatus: null, tags));
+    }
+}
