@@ -100,7 +100,7 @@ internal sealed class SkLookupHostedService(
             }
             // Dual-stack sockets go first, so that an IPv4 socket of the same label takes the label's IPv4 traffic from them.
             var ordered = pending.Where(p => p.DualStack).Concat(pending.Where(p => !p.DualStack)).ToList();
-            using var dispatcher = OpenDispatcher(settings);
+            using var dispatcher = DispatcherAccess.Open(settings, write: true);
             foreach (var socket in ordered)
                 Register(dispatcher, socket);
             state.AddLabels(ordered.Select(socket => socket.Label));
@@ -125,7 +125,7 @@ internal sealed class SkLookupHostedService(
             return Task.CompletedTask;
         try
         {
-            using var dispatcher = OpenDispatcher(settings);
+            using var dispatcher = DispatcherAccess.Open(settings, write: true);
             var current = dispatcher.Destinations();
             foreach (var (label, family, protocol, cookie) in _registered)
             {
@@ -171,32 +171,6 @@ internal sealed class SkLookupHostedService(
         {
             if (!bound.Contains(socket.Label) && warned.Add(socket.Label))
                 Log.NoBindings(logger, socket.Label);
-        }
-    }
-
-    /// <summary>Opens the dispatcher for writing, turning "not there" into what to do about it.</summary>
-    private static Dispatcher OpenDispatcher(SkLookupOptions settings)
-    {
-        var netns = settings.Namespace;
-        var opened = netns is null ? NetworkNamespace.Current() : null;
-        try
-        {
-            return Dispatcher.Open(netns ?? opened!, settings.BpfFsPath, write: true, settings.LockTimeout);
-        }
-        catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)
-        {
-            throw new SteeringException(SteeringError.NotLoaded,
-                $"sk_lookup steering is not loaded in network namespace {(netns ?? opened!).Inode} on bpffs {settings.BpfFsPath}, so the app's sockets cannot be registered: " +
-                $"run 'sklookup load' (with --bpffs {settings.BpfFsPath} if it is not the default) before starting the app, or set SkLookupOptions.BpfFsPath to where it was loaded", exception);
-        }
-        catch (SteeringException exception) when (exception.Error == SteeringError.BpfFsMissing)
-        {
-            throw new SteeringException(SteeringError.BpfFsMissing,
-                $"sk_lookup: {settings.BpfFsPath} is not a bpffs mount ({exception.Message}): mount bpffs there, or set SkLookupOptions.BpfFsPath to the mount 'sklookup load' used", exception);
-        }
-        finally
-        {
-            opened?.Dispose();
         }
     }
 

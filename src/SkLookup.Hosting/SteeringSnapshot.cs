@@ -24,25 +24,22 @@ internal sealed record SteeringSnapshot(
     public static SteeringSnapshot Read(SkLookupOptions settings)
     {
         var now = DateTime.UtcNow;
-        var opened = settings.Namespace is null ? NetworkNamespace.Current() : null;
-        var netns = settings.Namespace ?? opened!;
+        ulong inode;
+        using (var netns = settings.Namespace is null ? NetworkNamespace.Current() : null)
+            inode = (netns ?? settings.Namespace!).Inode;
         try
         {
-            using var dispatcher = Dispatcher.Open(netns, settings.BpfFsPath, write: false, ReadLockTimeout);
-            return new SteeringSnapshot(now, true, null, null, netns.Inode, dispatcher.Destinations(), dispatcher.Bindings());
+            using var dispatcher = DispatcherAccess.Open(settings, write: false, ReadLockTimeout);
+            return new SteeringSnapshot(now, true, null, null, inode, dispatcher.Destinations(), dispatcher.Bindings());
         }
         catch (SteeringException exception) when (exception.Error is SteeringError.NotLoaded or SteeringError.BpfFsMissing)
         {
-            return new SteeringSnapshot(now, false, exception.Message, exception.Error, netns.Inode, [], []);
+            return new SteeringSnapshot(now, false, exception.Message, exception.Error, inode, [], []);
         }
         catch (SteeringException exception)
         {
             // Loaded, but unreadable by this version (VersionMismatch), locked, damaged, or refused.
-            return new SteeringSnapshot(now, true, exception.Message, exception.Error, netns.Inode, [], []);
-        }
-        finally
-        {
-            opened?.Dispose();
+            return new SteeringSnapshot(now, true, exception.Message, exception.Error, inode, [], []);
         }
     }
 }
