@@ -126,27 +126,5 @@ public sealed class KestrelTests
         return app;
     }
 
-    /// <summary>An HttpClient whose connections start inside the namespace, where the steered addresses are routed.</summary>
-    private static HttpClient ClientIn(TestNetNs netns) => new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        ConnectCallback = async (context, cancellationToken) =>
-        {
-            var address = IPAddress.Parse(context.DnsEndPoint.Host.Trim('[', ']'));
-            var socket = netns.Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
-    })
-    {
-        Timeout = Traffic.Timeout,
-    };
+    private static HttpClient ClientIn(TestNetNs netns) => NetNsHttp.Client(netns);
 }
