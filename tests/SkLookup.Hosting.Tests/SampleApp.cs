@@ -7,7 +7,7 @@ namespace SkLookup.Hosting.Tests;
 /// A sample app run as a child process inside a test namespace (through nsenter), with its output
 /// collected line by line. Disposing it kills the process if it still runs.
 /// </summary>
-internal sealed class SampleApp : IDisposable
+internal sealed partial class SampleApp : IDisposable
 {
     /// <summary>How long a sample may take to start, or to stop, on a busy machine.</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
@@ -31,8 +31,15 @@ internal sealed class SampleApp : IDisposable
         var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
         var framework = testBin.Name;                  // net10.0
         var configuration = testBin.Parent!.Name;      // Release
-        var root = testBin.Parent.Parent!.Parent!.Parent!.Parent!.FullName; // tests/X/bin/Release/net10.0 -> repo
-        return Path.Combine(root, "samples", sample, "bin", configuration, framework);
+        return Path.Combine(SourceDirectory(sample), "bin", configuration, framework);
+    }
+
+    /// <summary>The sample's source directory.</summary>
+    public static string SourceDirectory(string sample)
+    {
+        // tests/SkLookup.Hosting.Tests/bin/Release/net10.0 -> the repository.
+        var root = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        return Path.Combine(root, "samples", sample);
     }
 
     /// <summary>Starts <c>dotnet SAMPLE.dll ARGS</c> inside <paramref name="netns"/>, in the sample's directory.</summary>
@@ -41,6 +48,39 @@ internal sealed class SampleApp : IDisposable
     /// <summary>Starts the sample as user nobody, with no capabilities.</summary>
     public static SampleApp StartUnprivileged(TestNetNs netns, string sample, params string[] arguments) =>
         Start(netns, sample, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"], arguments);
+
+    /// <summary>
+    /// Starts the sample as systemd would start a socket-activated service: <paramref name="socket"/>, which
+    /// the caller keeps (it outlives the app, as systemd's copy does), becomes fd 3, named
+    /// <paramref name="name"/>, with LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES set.
+    /// </summary>
+    public static SampleApp StartActivated(TestNetNs netns, string sample, System.Net.Sockets.Socket socket, string name, params string[] arguments)
+    {
+        // A duplicate without close-on-exec is inherited; the shell moves it to fd 3 and execs the app (same pid).
+        var inherited = Fcntl((int)socket.Handle, FDupFd, 10);
+        if (inherited < 0)
+            throw new InvalidOperationException($"fcntl(F_DUPFD) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        try
+        {
+            return Start(netns, sample,
+            [
+                "bash", "-c",
+                $"exec 3<&{inherited} {inherited}<&-; export LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES={name}; exec \"$@\"", "bash",
+            ], arguments);
+        }
+        finally
+        {
+            Close(inherited);
+        }
+    }
+
+    private const int FDupFd = 0;
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int Fcntl(int fd, int command, int argument);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 
     private static SampleApp Start(TestNetNs netns, string sample, string[] wrapper, string[] arguments)
     {
