@@ -45,6 +45,37 @@ public sealed class FileDescriptor : SafeHandle
         return fd;
     }
 
+    /// <summary>
+    /// Tries to take an advisory <c>flock(2)</c> on the open file without blocking: shared, or exclusive
+    /// with <paramref name="exclusive"/>. False if another holder has a conflicting lock (EWOULDBLOCK). The
+    /// lock belongs to the open file, so it ends when the descriptor is closed or its process dies.
+    /// </summary>
+    public bool TryLock(bool exclusive)
+    {
+        while (true)
+        {
+            if (LibC.Flock(Value, (exclusive ? LibC.LOCK_EX : LibC.LOCK_SH) | LibC.LOCK_NB) == 0)
+                return true;
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EWOULDBLOCK)
+                return false;
+            if (errno != Errno.EINTR)
+                throw Errno.ToException($"lock {this}", errno);
+        }
+    }
+
+    /// <summary>
+    /// True if <paramref name="path"/> names the very file this descriptor has open (same device and
+    /// inode); false if it names another file or nothing, e.g. after the file was removed or replaced.
+    /// </summary>
+    public bool IsSameFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (LibC.Fstat(Value, out var open) != 0)
+            throw Errno.Last($"stat {path}");
+        return LibC.StatPath(path, out var named) == 0 && named.Device == open.Device && named.Inode == open.Inode;
+    }
+
     /// <summary>Opens <paramref name="path"/> read-only with close-on-exec.</summary>
     public static FileDescriptor OpenReadOnly(string path, bool directory = false)
     {

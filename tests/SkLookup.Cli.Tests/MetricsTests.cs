@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using SkLookup.Cli.Metrics;
-using SkLookup.Dispatch;
+using SkLookup.DataPlane;
 using SkLookup.TestKit;
 
 namespace SkLookup.Cli.Tests;
@@ -20,7 +20,7 @@ public sealed class MetricsTests : IDisposable
         var bindings = new[] { Binding.Parse("we\"b", "tcp", "192.0.2.0/24", "80"), Binding.Parse("we\"b", "tcp", "192.0.2.0/25", "81") };
         var destinations = new[]
         {
-            new DestinationStatus("we\"b", Family.IPv4, Protocol.Tcp, 0, 42, new DestinationCounters { Lookups = 7, Misses = 1, Errors = 2 }, false),
+            new DestinationStatus("we\"b", Family.IPv4, Protocol.Tcp, 0, 42, new DestinationCounts(7, 1, 2), false),
             new DestinationStatus("proxy", Family.IPv6, Protocol.Udp, 1, null, default, true),
         };
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using SkLookup.Bpf;
 
 namespace SkLookup.TestKit;
 
@@ -15,7 +16,6 @@ public static unsafe partial class OriginalDestination
     private const int SolIp = 0, IpRecvOrigDstAddr = 20;          // IP_ORIGDSTADDR has the same number
     private const int SolIpv6 = 41, Ipv6RecvOrigDstAddr = 74;     // IPV6_ORIGDSTADDR has the same number
     private const int MsgDontWait = 0x40, MsgCtrunc = 0x08;
-    private const ushort AfInet = 2, AfInet6 = 10;
 
     /// <summary>Asks the kernel to report the original destination of every datagram <paramref name="socket"/> receives.</summary>
     public static void Enable(Socket socket)
@@ -80,17 +80,8 @@ public static unsafe partial class OriginalDestination
         }
     }
 
-    internal static IPEndPoint ParseSocketAddress(ReadOnlySpan<byte> address)
-    {
-        var family = MemoryMarshal.Read<ushort>(address);
-        var port = BinaryPrimitives.ReadUInt16BigEndian(address[2..]);
-        return family switch
-        {
-            AfInet => new IPEndPoint(new IPAddress(address.Slice(4, 4)), port),
-            AfInet6 => new IPEndPoint(new IPAddress(address.Slice(8, 16), MemoryMarshal.Read<uint>(address[24..])), port),
-            _ => throw new InvalidOperationException($"unexpected address family {family}"),
-        };
-    }
+    private static IPEndPoint ParseSocketAddress(ReadOnlySpan<byte> address) =>
+        SocketAddressParser.Parse(address) ?? throw new InvalidOperationException($"unexpected address family {(address.Length >= 2 ? MemoryMarshal.Read<ushort>(address) : -1)}");
 
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVector

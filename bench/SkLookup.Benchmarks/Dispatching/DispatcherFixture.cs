@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using SkLookup.Bpf;
-using SkLookup.Dispatch;
+using SkLookup.DataPlane;
 
 namespace SkLookup.Benchmarks.Dispatching;
 
@@ -55,7 +55,7 @@ internal sealed class DispatcherFixture : IDisposable
             // The program reads the ports map, the sockets, metrics and options; the binding hash maps are the
             // control plane's listing and are left empty here.
             var shape = DispatcherShape.From(matches);
-            var program = DispatcherProgram.Load(shape, maps);
+            var program = DispatcherLoader.Load(shape, maps);
             return new DispatcherFixture(maps, program, shape, clock.Elapsed);
         }
         catch

@@ -35,11 +35,7 @@ internal static class FloorPrograms
         .LoadMapPointer(R1, SocketsMap).Mov(R2, R10).Add(R2, -4)
         .Call(HelperFunction.MapLookupElem)
         .JumpIf(R0, JumpOp.Equal, 0, "drop")
-        .Mov(R7, R0)
-        .Mov(R1, R6).Mov(R2, R7).Mov(R3, 0).Call(HelperFunction.SkAssign)
-        .Mov(R8, R0)
-        .Mov(R1, R7).Call(HelperFunction.SkRelease)
-        .JumpIf(R8, JumpOp.NotEqual, 0, "drop")
+        .AssignSocket(context: R6, socket: R7, result: R8, failed: "drop")
         .Return(SkAction.Pass)
         .Label("drop").Return(SkAction.Drop)
         .Build("bench_assign");

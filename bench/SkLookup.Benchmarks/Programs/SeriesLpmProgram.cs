@@ -143,11 +143,7 @@ internal sealed class SeriesLpmProgram : IDisposable
             .Mov(R2, R0).LoadMapPointer(R1, "sockets")                             // sk = bpf_map_lookup_elem(&sockets, index)
             .Call(HelperFunction.MapLookupElem)
             .JumpIf(R0, JumpOp.Equal, 0, "drop")                                   // bound, but no socket: drop rather than leak
-            .Mov(R7, R0)
-            .Mov(R1, R6).Mov(R2, R7).Mov(R3, 0).Call(HelperFunction.SkAssign)      // err = bpf_sk_assign(ctx, sk, 0)
-            .Mov(R8, R0)
-            .Mov(R1, R7).Call(HelperFunction.SkRelease)                            // bpf_sk_release(sk)
-            .JumpIf(R8, JumpOp.NotEqual, 0, "drop")
+            .AssignSocket(context: R6, socket: R7, result: R8, failed: "drop")      // err = bpf_sk_assign(ctx, sk, 0); bpf_sk_release(sk)
             .Label("pass").Return(SkAction.Pass)
             .Label("drop").Return(SkAction.Drop)
             .Build("bench_series_lpm");

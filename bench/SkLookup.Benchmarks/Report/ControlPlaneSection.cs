@@ -35,7 +35,7 @@ internal static class ControlPlaneSection
                         "timed, and the first repetition of the first size also pays for JIT-compiling the control plane's code. *The program alone* " +
                         "is the part of an apply that builds the new program, timed apart outside the control plane for the same bindings: deriving the " +
                         "dispatcher's shape, placing the probe tables, generating the code, and the kernel's verification and load (classes of up to " +
-                        $"{SkLookup.Dispatch.DispatcherShape.InlineLimit} bindings become compare trees in the code, larger ones probe tables). " +
+                        $"{SkLookup.DataPlane.DispatcherShape.InlineLimit} bindings become compare trees in the code, larger ones probe tables). " +
                         "*`Dispatcher.Load`* creates the empty state (maps, pins, an empty program, the link).");
         text.AppendLine();
         text.AppendLine($"| bindings | apply, s (median, min–max) | target | apply again with one changed, s | the program alone, s | `Dispatcher.Load`, s | repetitions |");

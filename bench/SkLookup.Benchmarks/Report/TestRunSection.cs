@@ -52,7 +52,7 @@ internal static class TestRunSection
                         "(the ports map rules out every specific-port probe; any-port probes still run). " +
                         $"*{DispatcherCandidate.MissBoundPort}*: {BindingSet.MissAddress(LookupShape.All[0])} (or {BindingSet.MissAddress(LookupShape.All[1])}) on port " +
                         $"{BenchmarkAddresses.ServicePort}, which a binding names but on no covering prefix: every probe of the class runs and misses. " +
-                        $"Up to {SkLookup.Dispatch.DispatcherShape.InlineLimit} bindings a class is compiled into compares (no helper call), above that it is " +
+                        $"Up to {SkLookup.DataPlane.DispatcherShape.InlineLimit} bindings a class is compiled into compares (no helper call), above that it is " +
                         "looked up in the program's open-addressing probe table, one probe per prefix length (and port kind) present.");
         text.AppendLine();
 

@@ -24,7 +24,7 @@ internal sealed class DispatcherCandidate(BindingMix mix, IReadOnlyList<int> bin
     public string Name => $"dispatcher {Mix.Name}";
 
     public string Description =>
-        $"SkLookup's generated dispatcher (src/SkLookup/Dispatch) with N bindings of the looked-up class, {Mix.Describe(false)} " +
+        $"SkLookup's generated dispatcher (src/SkLookup/DataPlane) with N bindings of the looked-up class, {Mix.Describe(false)} " +
         $"(IPv6: {Mix.Describe(true)})";
 
     public IReadOnlyList<int> BindingCounts { get; } = bindingCounts;

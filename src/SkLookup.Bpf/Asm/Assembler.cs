@@ -165,6 +165,21 @@ public sealed class Assembler
         return Emit(new(OpCodes.Call, Register.R0, (Register)OpCodes.PseudoCall, 0, 0));
     }
 
+    /// <summary>
+    /// The redirect that every steering program ends with, for the socket reference a SOCKMAP lookup left
+    /// in R0 (checked for null before): keeps it in <paramref name="socket"/>,
+    /// <c>result = bpf_sk_assign(context, socket, 0)</c>, <c>bpf_sk_release(socket)</c> (a lookup takes a
+    /// reference that the program must drop), then <c>if (result != 0) goto failed</c>. The kernel refuses a
+    /// socket of the wrong protocol, family or state. <paramref name="context"/>, <paramref name="socket"/> and
+    /// <paramref name="result"/> must be callee-saved registers (R6-R9), which survive the two calls.
+    /// </summary>
+    public Assembler AssignSocket(Register context, Register socket, Register result, string failed) =>
+        Mov(socket, Register.R0)
+            .Mov(Register.R1, context).Mov(Register.R2, socket).Mov(Register.R3, 0).Call(HelperFunction.SkAssign)
+            .Mov(result, Register.R0)
+            .Mov(Register.R1, socket).Call(HelperFunction.SkRelease)
+            .JumpIf(result, JumpOp.NotEqual, 0, failed);
+
     /// <summary><c>return r0</c>.</summary>
     public Assembler Exit() => Emit(new(OpCodes.Exit, Register.R0, Register.R0, 0, 0));
 

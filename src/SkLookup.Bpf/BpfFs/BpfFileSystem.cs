@@ -23,6 +23,19 @@ public static class BpfFileSystem
             throw new BpfException($"{path} is not on bpffs: mount it (mount -t bpf bpf {path}) or pass a path that is", Errno.EINVAL, BpfErrorReason.InvalidArgument);
     }
 
+    /// <summary>
+    /// Renames <paramref name="from"/> to <paramref name="to"/> in one step (<c>rename(2)</c>), replacing a pin
+    /// that is there: the object pinned at <paramref name="to"/> loses that reference. It renames a directory
+    /// of pins as well, onto a path that does not exist yet, which makes a state built on the side appear whole.
+    /// </summary>
+    public static void Rename(string from, string to)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(to);
+        if (LibC.Rename(from, to) != 0)
+            throw Errno.Last($"rename {from} to {to}");
+    }
+
     /// <summary>Mounts a new bpffs instance at <paramref name="path"/>, creating the directory if needed.</summary>
     public static void Mount(string path)
     {

@@ -58,6 +58,35 @@ public sealed class BpfCollection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Loads as <see cref="Load"/> does, then pins each loaded program at <c>PinRoot/NAME</c>
+    /// (<see cref="CollectionOptions.PinRoot"/> is required, and must exist on bpffs). All or nothing on
+    /// bpffs: if any step fails, every pin this call made (the programs, and the maps pinned by name that it
+    /// created) is removed again before the error is thrown, so the directory is left as it was.
+    /// </summary>
+    public static BpfCollection LoadAndPin(CollectionSpec spec, CollectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var root = options.PinRoot ?? throw new ArgumentException("LoadAndPin needs CollectionOptions.PinRoot: the bpffs directory to pin the programs in", nameof(options));
+        var before = new HashSet<string>(Directory.EnumerateFileSystemEntries(root));
+        BpfCollection? collection = null;
+        try
+        {
+            collection = Load(spec, options);
+            foreach (var (name, program) in collection._programs)
+                program.Pin(Path.Combine(root, name));
+            return collection;
+        }
+        catch
+        {
+            collection?.Dispose();
+            foreach (var entry in Directory.EnumerateFileSystemEntries(root).ToList())
+                if (!before.Contains(entry))
+                    File.Delete(entry);
+            throw;
+        }
+    }
+
     private static BpfMap CreateMap(string name, MapSpec spec, string? pinRoot)
     {
         switch (spec.Pinning)

@@ -1,8 +1,8 @@
 namespace SkLookup.Bpf.Interop;
 
 /// <summary>
-/// Kernel constants for inspecting and moving sockets (Sockets/). The entry points themselves
-/// (getsockopt, getsockname, getpeername, ioctl, fstat, fcntl, syscall) are declared in LibC.cs.
+/// Kernel constants for sockets: inspecting and moving them (Sockets/, SocketIntake/), and the
+/// netlink and ioctl sockets of NetworkSetup/. The entry points themselves are declared in LibC.cs.
 /// </summary>
 internal static partial class LibC
 {
@@ -10,6 +10,12 @@ internal static partial class LibC
     internal const int AF_UNIX = 1;
     internal const int AF_INET = 2;
     internal const int AF_INET6 = 10;
+    internal const int AF_NETLINK = 16;
+    internal const int SOCK_DGRAM = 2;
+    internal const int SOCK_RAW = 3;
+    internal const int SOCK_CLOEXEC = 0x80000;
+    /// <summary>The rtnetlink protocol of an AF_NETLINK socket (<c>&lt;linux/netlink.h&gt;</c>).</summary>
+    internal const int NETLINK_ROUTE = 0;
     internal const int SOL_SOCKET = 1;
     internal const int SO_TYPE = 3;
     internal const int SO_REUSEPORT = 15;

@@ -3,9 +3,17 @@ using System.Runtime.InteropServices;
 namespace SkLookup.Bpf.Interop;
 
 /// <summary>
-/// The C library entry points the eBPF core calls. Each is declared once, here, with
+/// The C library entry points of the whole product. Each is declared once, here, with
 /// <c>SetLastError</c> so that errno is captured right after the call.
 /// </summary>
+/// <remarks>
+/// Why one internal class in the core, and not a shared interop source set compiled into each assembly
+/// (dotnet/runtime's pattern): the layers above the core must not touch raw syscalls, so the core offers
+/// what they need as public API instead (<see cref="FileDescriptor.TryLock"/>, <see cref="FileDescriptor.IsSameFile"/>,
+/// <see cref="BpfFileSystem.Rename"/>, <see cref="SocketHandles.LocalEndPoint"/>, <see cref="SocketAddressParser"/>).
+/// A shared source set would put a second copy of these types, and of their errno handling, in every
+/// assembly that includes it. The kernel constants sit beside the calls (LibC.Sockets.cs).
+/// </remarks>
 internal static unsafe partial class LibC
 {
     private const string Library = "libc";
@@ -13,17 +21,11 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
     internal static partial long Syscall(long number, long arg1, long arg2, long arg3);
 
-    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
-    internal static partial long Syscall(long number, long arg1, long arg2, long arg3, long arg4, long arg5);
-
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 
     [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Open(string path, int flags, int mode);
-
-    [LibraryImport(Library, EntryPoint = "dup", SetLastError = true)]
-    internal static partial int Dup(int fd);
 
     [LibraryImport(Library, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int Fcntl(int fd, int command, int argument);
@@ -79,9 +81,6 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
     internal static partial int Ioctl(int fd, ulong request, void* argument);
 
-    [LibraryImport(Library, EntryPoint = "bind", SetLastError = true)]
-    internal static partial int Bind(int fd, void* address, uint length);
-
     [LibraryImport(Library, EntryPoint = "sendto", SetLastError = true)]
     internal static partial nint SendTo(int fd, void* buffer, nuint length, int flags, void* address, uint addressLength);
 
@@ -96,7 +95,6 @@ internal static unsafe partial class LibC
     internal const int LOCK_SH = 1;
     internal const int LOCK_EX = 2;
     internal const int LOCK_NB = 4;
-    internal const int LOCK_UN = 8;
     internal const int MNT_DETACH = 2;
 
     /// <summary><c>struct stat</c> on 64-bit Linux (x86_64 and the generic layout of arm64 agree on the fields we read).</summary>

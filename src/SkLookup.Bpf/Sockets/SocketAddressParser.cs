@@ -5,14 +5,14 @@ using SkLookup.Bpf.Interop;
 namespace SkLookup.Bpf;
 
 /// <summary>Reads <c>struct sockaddr_in</c> and <c>struct sockaddr_in6</c> as the kernel writes them.</summary>
-internal static class SocketAddressParser
+public static class SocketAddressParser
 {
     // struct sockaddr_in:  u16 family (host order), be16 port, 4-byte address.
     // struct sockaddr_in6: u16 family, be16 port, be32 flowinfo, 16-byte address, u32 scope id.
     private const int SockaddrIn6Size = 28;
 
     /// <summary>The endpoint in <paramref name="address"/>, or null if it is not an IPv4 or IPv6 address.</summary>
-    internal static IPEndPoint? Parse(ReadOnlySpan<byte> address)
+    public static IPEndPoint? Parse(ReadOnlySpan<byte> address)
     {
         if (address.Length < 2)
             return null;

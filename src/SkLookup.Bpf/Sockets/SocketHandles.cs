@@ -43,6 +43,14 @@ public static class SocketHandles
     /// </summary>
     public static FileDescriptor Duplicate(Socket socket) => SocketCalls.WithDescriptor(socket, fd => fd.Duplicate());
 
+    /// <summary>
+    /// The local address and port of <paramref name="socket"/> as the kernel reports it (<c>getsockname</c>),
+    /// or null for a socket that is not IPv4 or IPv6. For a connection that sk_lookup steered, this is the
+    /// address the client dialled, which .NET's <see cref="Socket.LocalEndPoint"/> may not show.
+    /// </summary>
+    /// <exception cref="BpfException">getsockname failed.</exception>
+    public static System.Net.IPEndPoint? LocalEndPoint(Socket socket) => SocketCalls.WithDescriptor(socket, SocketCalls.GetLocalEndPoint);
+
     private static void EnsureSocket(FileDescriptor fd) =>
         SocketCalls.GetInt(fd, Interop.LibC.SOL_SOCKET, Interop.LibC.SO_TYPE, "the type (SO_TYPE)");
 }

@@ -7,13 +7,10 @@ namespace SkLookup.Cli.Commands;
 
 /// <summary>
 /// <c>sklookup prog ...</c>: every sk_lookup program in the namespace, sklookup's dispatcher or not.
-/// These need only SkLookup.Bpf.
+/// These need only SkLookup.Bpf, and the dispatcher's name to protect it.
 /// </summary>
 internal static class ProgCommands
 {
-    /// <summary>The name the steering layer gives its dispatcher program; detaching it needs --force.</summary>
-    private const string DispatcherName = "sk_dispatcher";
-
     /// <summary>The <c>prog</c> command and its subcommands.</summary>
     public static Command Create()
     {
@@ -69,17 +66,21 @@ internal static class ProgCommands
                     Directory.Delete(directory);
                 throw new CliException(ExitCode.Usage, $"--pin {directory} is not on bpffs; pass a directory below a bpffs mount such as /sys/fs/bpf");
             }
-            var before = new HashSet<string>(Directory.EnumerateFileSystemEntries(directory));
+            BpfCollection collection;
             try
             {
-                using var collection = BpfCollection.Load(spec, new CollectionOptions { PinRoot = directory, ProgramNames = names });
-                var loaded = new List<(string Name, ProgramInfo Info, string Pin)>();
-                foreach (var name in names)
-                {
-                    var target = Path.Combine(directory, name);
-                    collection.Programs[name].Pin(target);
-                    loaded.Add((name, collection.Programs[name].Info, target));
-                }
+                // All or nothing: on failure the collection removes what it pinned (programs, maps pinned by name).
+                collection = BpfCollection.LoadAndPin(spec, new CollectionOptions { PinRoot = directory, ProgramNames = names });
+            }
+            catch
+            {
+                if (createdDirectory && !Directory.EnumerateFileSystemEntries(directory).Any())
+                    Directory.Delete(directory);
+                throw;
+            }
+            using (collection)
+            {
+                var loaded = names.Select(name => (Name: name, collection.Programs[name].Info, Pin: Path.Combine(directory, name))).ToList();
                 context.Write(new JsonObject
                 {
                     ["object"] = path,
@@ -99,19 +100,8 @@ internal static class ProgCommands
                         table.Add(name, Number(info.Id), info.Type.ToString(), info.Tag, target);
                     table.Write(output);
                 });
-                return ExitCode.Ok;
             }
-            catch
-            {
-                // Leave bpffs as it was: remove what this command pinned (programs, maps pinned by name),
-                // and the directory if it made it.
-                foreach (var entry in Directory.EnumerateFileSystemEntries(directory).ToList())
-                    if (!before.Contains(entry))
-                        File.Delete(entry);
-                if (createdDirectory && !Directory.EnumerateFileSystemEntries(directory).Any())
-                    Directory.Delete(directory);
-                throw;
-            }
+            return ExitCode.Ok;
         });
     }
 
@@ -288,7 +278,8 @@ internal static class ProgCommands
         if (force)
             return;
         using var program = BpfProgram.OpenById(programId);
-        if (program.Info.Name == DispatcherName)
+        // Detaching the steering layer's own dispatcher needs --force.
+        if (program.Info.Name == Dispatcher.ProgramName)
             throw new CliException(ExitCode.Usage, $"program {programId} is sklookup's dispatcher; use 'sklookup unload' to remove it with its state, or pass --force");
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using SkLookup.Bpf;
 
 namespace SkLookup.Cli.Commands;
 
@@ -36,7 +37,7 @@ internal static class StatusCommand
             foreach (var destination in destinations)
                 if (destination.SocketCookie is { } cookie)
                     cookies.Add(cookie);
-            var owners = context.Get(noOwners) ? [] : SocketOwners.Find(cookies);
+            var owners = context.Get(noOwners) ? new Dictionary<ulong, IReadOnlyList<SocketOwner>>() : SocketFromProcess.FindOwners(cookies);
 
             context.Write(new JsonObject
             {

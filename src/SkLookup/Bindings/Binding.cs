@@ -16,7 +16,7 @@ namespace SkLookup;
 public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, ushort Port)
 {
     /// <summary>The prefix's family.</summary>
-    public Family Family => Prefix.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? Family.IPv4 : Family.IPv6;
+    public Family Family => Match.Family;
 
     /// <summary>The key that identifies the binding irrespective of its label.</summary>
     public BindingMatch Match => new(Protocol, Prefix, Port);
@@ -88,9 +88,3 @@ public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, 
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{Label} {Protocol.Name()} {Prefix} {(Port == 0 ? "any" : Port)}");
 }
-
-/// <summary>What a binding matches: protocol, prefix and port, without the label.</summary>
-/// <param name="Protocol">TCP or UDP.</param>
-/// <param name="Prefix">The network.</param>
-/// <param name="Port">The port, or 0 for any.</param>
-public readonly record struct BindingMatch(Protocol Protocol, IPNetwork Prefix, ushort Port);

@@ -1,5 +1,5 @@
 using SkLookup.Bpf;
-using SkLookup.Dispatch;
+using SkLookup.DataPlane;
 using SkLookup.State;
 
 namespace SkLookup.Destinations;
@@ -18,13 +18,13 @@ internal sealed class DestinationTable
     private readonly bool[] _used = new bool[DispatcherLayout.MaxDestinations];
     private uint _searchFrom;
 
-    public DestinationTable(IReadOnlyDictionary<string, BpfMap> maps)
+    public DestinationTable(DispatcherMaps maps)
     {
-        _labels = maps[ControlLayout.Labels.Name];
-        _labelOptions = maps[ControlLayout.LabelOptions.Name];
-        _sockets = maps[DispatcherLayout.Sockets.Name];
-        _metrics = maps[DispatcherLayout.Metrics.Name];
-        _options = maps[DispatcherLayout.DestinationOptions.Name];
+        _labels = maps.Labels;
+        _labelOptions = maps.LabelOptions;
+        _sockets = maps.Sockets;
+        _metrics = maps.Metrics;
+        _options = maps.DestinationOptions;
         foreach (var (key, value) in _labels.LookupAll())
         {
             var (label, family, protocol) = LabelKey.Decode(key);

@@ -1,5 +1,5 @@
 using SkLookup.Bpf;
-using SkLookup.Dispatch;
+using SkLookup.DataPlane;
 
 namespace SkLookup.State;
 

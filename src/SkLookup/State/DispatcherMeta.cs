@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using SkLookup.Bpf;
-using SkLookup.Dispatch;
+using SkLookup.DataPlane;
 
 namespace SkLookup.State;
 

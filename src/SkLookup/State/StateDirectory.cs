@@ -88,38 +88,4 @@ internal static class StateDirectory
             // Not a link (damaged state), or detached already: unpinning is all that is left to do.
         }
     }
-
-    /// <summary>
-    /// Finishes or discards a swap that a crashed writer left half-done. Staged pins (<c>*-new</c>) are
-    /// renamed into place if the staged program is the one the link runs (the swap happened), and
-    /// deleted otherwise (it never did).
-    /// </summary>
-    public static void RecoverStaged(string path, uint attachedProgramId)
-    {
-        var staged = Directory.EnumerateFiles(path, "*" + StatePaths.StagedSuffix).ToList();
-        if (staged.Count == 0)
-            return;
-        var stagedProgram = Path.Combine(path, StatePaths.Program + StatePaths.StagedSuffix);
-        var swapped = false;
-        if (File.Exists(stagedProgram))
-        {
-            try
-            {
-                using var program = BpfProgram.OpenPinned(stagedProgram);
-                swapped = program.Info.Id == attachedProgramId;
-            }
-            catch (BpfException)
-            {
-            }
-        }
-        // The program goes last, as in a swap, so that a crash during recovery can be recovered again.
-        staged.Sort((a, b) => (a == stagedProgram).CompareTo(b == stagedProgram));
-        foreach (var file in staged)
-        {
-            if (swapped)
-                Posix.Rename(file, file[..^StatePaths.StagedSuffix.Length]);
-            else
-                DeleteIfPresent(file);
-        }
-    }
 }

@@ -44,7 +44,7 @@ internal sealed class StateLock : IDisposable
         {
             var clock = Stopwatch.StartNew();
             var pause = TimeSpan.FromMilliseconds(5);
-            while (!Posix.TryLock(directory, exclusive, path))
+            while (!directory.TryLock(exclusive))
             {
                 if (clock.Elapsed >= timeout)
                     throw new SteeringException(SteeringError.LockTimeout,
@@ -65,7 +65,7 @@ internal sealed class StateLock : IDisposable
     /// True while the locked directory is still the one at <see cref="Path"/>: a command that waited for
     /// the lock may find that an unload removed the directory (or a load made a new one) meanwhile.
     /// </summary>
-    public bool IsCurrent => Posix.IsSameFile(_directory, Path);
+    public bool IsCurrent => _directory.IsSameFile(Path);
 
     /// <summary>Releases the lock (closing the directory releases the flock).</summary>
     public void Dispose() => _directory.Dispose();

@@ -47,6 +47,21 @@ public sealed class AssemblerEncodingTests
     }
 
     [Fact]
+    public void AssignSocketIsTheRedirectTailWrittenOut()
+    {
+        var tail = new Assembler().AssignSocket(R6, R7, R8, "drop").Label("drop").Return(SkAction.Drop).Build("tail");
+        var written = new Assembler()
+            .Mov(R7, R0)
+            .Mov(R1, R6).Mov(R2, R7).Mov(R3, 0).Call(HelperFunction.SkAssign)
+            .Mov(R8, R0)
+            .Mov(R1, R7).Call(HelperFunction.SkRelease)
+            .JumpIf(R8, JumpOp.NotEqual, 0, "drop")
+            .Label("drop").Return(SkAction.Drop)
+            .Build("tail");
+        Assert.Equal(written.Instructions, tail.Instructions);
+    }
+
+    [Fact]
     public void ResolvesForwardAndBackwardJumpsAndCalls()
     {
         var spec = new Assembler()

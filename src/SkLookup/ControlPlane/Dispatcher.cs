@@ -1,0 +1,457 @@
+using SkLookup.Bpf;
+using SkLookup.ControlPlane;
+using SkLookup.Destinations;
+using SkLookup.DataPlane;
+using SkLookup.State;
+
+namespace SkLookup;
+
+/// <summary>
+/// The steering state of one network namespace: its bindings, destinations and sockets, kept in pinned
+/// BPF maps under <c>{bpffs}/sklookup/{netns inode}/</c> and served by a generated dispatcher program.
+/// All state lives in bpffs, so any process (or none) may hold it; an instance holds the state's lock
+/// from open to <see cref="Dispose"/>: exclusive for writers, shared for readers. An instance is not
+/// thread-safe.
+/// </summary>
+public sealed partial class Dispatcher : IDisposable
+{
+    /// <summary>The name of the dispatcher program in the kernel, as <c>bpftool prog</c> and <see cref="ProgramInfo.Name"/> show it.</summary>
+    public const string ProgramName = DispatcherProgram.Name;
+
+    /// <summary>How long <see cref="Load"/>, <see cref="Open"/>, <see cref="Unload"/> and <see cref="Upgrade"/> wait for another command's lock by default.</summary>
+    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly StateLock _lock;
+    private readonly string _namespaceName;
+    private readonly StateTransaction _state;
+    private DestinationTable? _destinations;
+    private BindingState? _bindings;
+    private bool _disposed;
+
+    private Dispatcher(StateLock stateLock, ulong netnsInode, StateTransaction state)
+    {
+        _lock = stateLock;
+        NetworkNamespaceInode = netnsInode;
+        _namespaceName = $"network namespace {netnsInode}";
+        _state = state;
+    }
+
+    /// <summary>The state directory: <c>{bpffs}/sklookup/{netns inode}</c>.</summary>
+    public string StatePath => _lock.Path;
+
+    /// <summary>The inode of the namespace this dispatcher steers.</summary>
+    public ulong NetworkNamespaceInode { get; }
+
+    /// <summary>True if this instance holds the writer's lock.</summary>
+    public bool IsWritable => _lock.Exclusive;
+
+    /// <summary>The attached program, as the kernel reports it.</summary>
+    public ProgramInfo Program => _state.Program.Info;
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /// <summary>
+    /// Loads the dispatcher into <paramref name="netns"/>, or opens it if it is loaded already (a second
+    /// load changes nothing). The state is built in a temporary directory on the same bpffs and renamed
+    /// into place, so other commands see all of it or none. Returns a writable instance.
+    /// </summary>
+    /// <exception cref="SteeringException">
+    /// <see cref="SteeringError.BpfFsMissing"/>, <see cref="SteeringError.LockTimeout"/>,
+    /// <see cref="SteeringError.DamagedState"/> (unload first), or <see cref="SteeringError.Kernel"/>.
+    /// </exception>
+    public static Dispatcher Load(NetworkNamespace netns, string bpffsPath, TimeSpan? lockTimeout = null) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(netns);
+        CheckBpfFs(bpffsPath);
+        var timeout = lockTimeout ?? DefaultLockTimeout;
+        var root = StatePaths.Root(bpffsPath);
+        StateDirectory.Create(root);
+        // Load and unload serialise on the root, so that two loads never build the same namespace's state twice.
+        using var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout)
+            ?? throw new SteeringException(SteeringError.NotLoaded, $"{root} vanished while loading: retry");
+        foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
+            StateDirectory.Remove(leftover);
+        var path = StatePaths.ForNamespace(bpffsPath, netns.Inode);
+        if (Directory.Exists(path))
+        {
+            if (!IsStale(path, netns.Inode))
+                return OpenState(netns.Inode, path, write: true, timeout);
+            // The link is detached: the state belongs to a namespace that died, whose inode number ours reuses.
+            RemoveLocked(path, timeout);
+        }
+        StateTransaction.Build(netns, bpffsPath, path);
+        return OpenState(netns.Inode, path, write: true, timeout);
+    });
+
+    /// <summary>Opens the dispatcher of <paramref name="netns"/>: shared for reading, or exclusive with <paramref name="write"/>.</summary>
+    /// <exception cref="SteeringException">
+    /// <see cref="SteeringError.NotLoaded"/> if there is no state, <see cref="SteeringError.BpfFsMissing"/>,
+    /// <see cref="SteeringError.LockTimeout"/>, <see cref="SteeringError.DamagedState"/>. Writes to a dispatcher
+    /// of another version fail with <see cref="SteeringError.VersionMismatch"/>.
+    /// </exception>
+    public static Dispatcher Open(NetworkNamespace netns, string bpffsPath, bool write = false, TimeSpan? lockTimeout = null) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(netns);
+        CheckBpfFs(bpffsPath);
+        return OpenState(netns.Inode, StatePaths.ForNamespace(bpffsPath, netns.Inode), write, lockTimeout ?? DefaultLockTimeout);
+    });
+
+    /// <summary>
+    /// Removes the dispatcher from <paramref name="netns"/>: detaches it and unpins everything, including
+    /// what a crashed command left behind (missing pins, temporary directories). Fine if nothing is loaded.
+    /// </summary>
+    public static void Unload(NetworkNamespace netns, string bpffsPath, TimeSpan? lockTimeout = null) => Execute(() =>
+    {
+        ArgumentNullException.ThrowIfNull(netns);
+        CheckBpfFs(bpffsPath);
+        var timeout = lockTimeout ?? DefaultLockTimeout;
+        var root = StatePaths.Root(bpffsPath);
+        using var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout);
+        if (rootLock is null)
+            return; // Nothing was ever loaded on this bpffs.
+        RemoveLocked(StatePaths.ForNamespace(bpffsPath, netns.Inode), timeout);
+        foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
+            StateDirectory.Remove(leftover);
+    });
+
+    /// <summary>
+    /// Brings a dispatcher that another version loaded up to this version: swaps in the program this
+    /// version generates for the current bindings with one link update (no packet is dropped), and if
+    /// the map layout changed, builds new maps, copies every entry, and swaps them in with the program.
+    /// </summary>
+    public static UpgradeResult Upgrade(NetworkNamespace netns, string bpffsPath, TimeSpan? lockTimeout = null) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(netns);
+        CheckBpfFs(bpffsPath);
+        using var dispatcher = OpenState(netns.Inode, StatePaths.ForNamespace(bpffsPath, netns.Inode), write: true, lockTimeout ?? DefaultLockTimeout);
+        return dispatcher.UpgradeLocked();
+    });
+
+    /// <summary>Releases the lock and every handle; the state stays in bpffs.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        _state.Dispose();
+        _lock.Dispose();
+    }
+
+    // ---------------------------------------------------------------- bindings
+
+    /// <summary>
+    /// Sends <paramref name="binding"/>'s traffic to its label. Binding the same thing twice is fine.
+    /// The map entries are written first, then the program learns of the binding: in place, in its probe
+    /// table, when the program's code does not change, and otherwise by swapping in a new program. A
+    /// lookup sees the binding either not at all or fully.
+    /// </summary>
+    /// <exception cref="SteeringException"><see cref="SteeringError.AlreadyExists"/> if another label has the same protocol, prefix and port.</exception>
+    public void AddBinding(Binding binding) => Execute(() =>
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        Label.Validate(binding.Label);
+        CheckWritable();
+        var bindings = BindingsState();
+        var destinations = DestinationsTable();
+        var match = binding.Match;
+        if (bindings.Entries.TryGetValue(match, out var existingId))
+        {
+            var owner = destinations.TryGet(existingId, out var existing) ? existing.Label : $"#{existingId}";
+            if (owner == binding.Label)
+                return;
+            throw new SteeringException(SteeringError.AlreadyExists,
+                $"{binding.Protocol.Name()} {binding.Prefix} port {PortText(binding.Port)} is bound to '{owner}' already: unbind it first, or apply a bindings file to move it");
+        }
+        var map = _state.Maps.Bindings(binding.Family);
+        if (CountOf(bindings, binding.Family) >= DispatcherLayout.MaxBindings)
+            throw new SteeringException(SteeringError.CapacityExceeded,
+                $"cannot bind {binding}: the {binding.Family.Name()} bindings are full ({DispatcherLayout.MaxBindings}); remove some first");
+        var id = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
+        var key = BindingKey.Encode(match);
+        _state.WriteInPlace(() =>
+        {
+            try
+            {
+                map.Update(key, BitConverter.GetBytes(id));
+                if (binding.Port != 0)
+                    SetPortBit(BindingState.ClassOf(match), binding.Port, true);
+                bindings.Add(match, id);
+                var shape = bindings.Shape();
+                if (!_state.TryUpdateInPlace(shape, [], [(match, id)]))
+                    _state.Swap(shape);
+            }
+            catch
+            {
+                // Undo the map writes. The program may have half-learned the binding, so the write-in-progress
+                // mark stays: the next write (of this instance or the next writer) rebuilds the program.
+                bindings.Remove(match);
+                map.Delete(key);
+                if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
+                    SetPortBit(BindingState.ClassOf(match), binding.Port, false);
+                CollectIfUnused(id);
+                throw;
+            }
+        });
+    });
+
+    /// <summary>
+    /// Removes <paramref name="binding"/>; false if it does not exist (or the match belongs to another label).
+    /// The program stops using it before its map entry goes away.
+    /// </summary>
+    public bool RemoveBinding(Binding binding) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        CheckWritable();
+        var bindings = BindingsState();
+        var destinations = DestinationsTable();
+        var match = binding.Match;
+        if (!bindings.Entries.TryGetValue(match, out var id) || !destinations.TryGet(id, out var owner) || owner.Label != binding.Label)
+            return false;
+        // If this fails half-way, the write-in-progress mark stays: the next write rebuilds the program from the binding maps.
+        _state.WriteInPlace(() =>
+        {
+            var shape = bindings.ShapeWith(match, null);
+            if (!_state.TryUpdateInPlace(shape, [match], []))
+                _state.Swap(shape);
+            _state.Maps.Bindings(binding.Family).Delete(BindingKey.Encode(match));
+            bindings.Remove(match);
+            if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
+                SetPortBit(BindingState.ClassOf(match), binding.Port, false);
+        });
+        CollectIfUnused(id);
+        return true;
+    });
+
+    /// <summary>Every binding, most specific first (<see cref="BindingTable.Sort"/>).</summary>
+    public IReadOnlyList<Binding> Bindings() => Translate(() =>
+    {
+        CheckReadable();
+        var destinations = DestinationsTable();
+        var entries = BindingsState().Entries;
+        var result = new List<Binding>(entries.Count);
+        foreach (var (match, id) in entries)
+            result.Add(ToBinding(match, id, destinations));
+        return (IReadOnlyList<Binding>)BindingTable.Sort(result);
+    });
+
+    /// <summary>
+    /// Makes the bindings exactly <paramref name="bindings"/>, atomically: new binding and port maps are
+    /// built on the side, a program that reads them is swapped in with one link update, and only then are
+    /// the old maps dropped, so a lookup sees the old set or the new one, never a mix. With
+    /// <paramref name="dryRun"/>, nothing changes and the diff says what would.
+    /// </summary>
+    /// <exception cref="SteeringException"><see cref="SteeringError.AlreadyExists"/> if two bindings of the set match the same traffic with different labels.</exception>
+    public BindingsDiff ReplaceBindings(IReadOnlyCollection<Binding> bindings, bool dryRun) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(bindings);
+        if (dryRun)
+            CheckReadable();
+        else
+            CheckWritable();
+        var desired = Deduplicate(bindings);
+        var destinations = DestinationsTable();
+        var current = new HashSet<Binding>();
+        foreach (var (match, id) in BindingsState().Entries)
+            current.Add(ToBinding(match, id, destinations));
+        var added = new List<Binding>();
+        foreach (var binding in desired.Values)
+            if (!current.Remove(binding))
+                added.Add(binding);
+        var diff = new BindingsDiff(BindingTable.Sort(added), BindingTable.Sort([.. current]));
+        if (dryRun || diff.IsEmpty)
+            return diff;
+        ReplaceAll(desired);
+        return diff;
+    });
+
+    // ---------------------------------------------------------------- sockets and destinations
+
+    /// <summary>
+    /// Registers <paramref name="socket"/> as the destination of <paramref name="label"/> for the socket's
+    /// protocol and family; it replaces a socket registered before. A listening TCP socket or a bound,
+    /// unconnected UDP socket, in the dispatcher's namespace. For a reuseport group, register one member:
+    /// the kernel spreads traffic over the group. With <paramref name="dualStack"/>, an IPv6 socket without
+    /// IPV6_V6ONLY serves the label's IPv4 traffic too, and the IPv4 destination's status is returned.
+    /// </summary>
+    /// <exception cref="SteeringException"><see cref="SteeringError.WrongSocket"/> saying which rule the socket breaks.</exception>
+    public DestinationStatus RegisterSocket(string label, System.Net.Sockets.Socket socket, bool dualStack = false)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        using var descriptor = Translate(() => SocketHandles.Duplicate(socket));
+        return RegisterSocket(label, descriptor, dualStack);
+    }
+
+    /// <inheritdoc cref="RegisterSocket(string, System.Net.Sockets.Socket, bool)"/>
+    public DestinationStatus RegisterSocket(string label, FileDescriptor socket, bool dualStack = false) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        Label.Validate(label);
+        CheckWritable();
+        SocketDescription description;
+        try
+        {
+            description = SocketDescription.Describe(socket);
+        }
+        catch (BpfException exception) when (exception.Reason is BpfErrorReason.WrongSocket or BpfErrorReason.BadFileDescriptor)
+        {
+            throw new SteeringException(SteeringError.WrongSocket, $"cannot register {socket} for '{label}': {exception.Message}", exception);
+        }
+        var (protocol, families) = SocketChecks.Check(description, label, dualStack, NetworkNamespaceInode);
+        var destinations = DestinationsTable();
+        var sockets = _state.Maps.Sockets;
+        uint first = 0;
+        for (var i = 0; i < families.Count; i++)
+        {
+            var id = destinations.GetOrCreate(new Destination(label, families[i], protocol));
+            try
+            {
+                sockets.UpdateSocket(BitConverter.GetBytes(id), socket);
+            }
+            catch (BpfException exception)
+            {
+                CollectIfUnused(id);
+                throw new SteeringException(SteeringError.WrongSocket,
+                    $"the kernel refused socket {description} for '{label}' ({exception.Message})", exception);
+            }
+            if (i == 0)
+                first = id;
+        }
+        return Status(first);
+    });
+
+    /// <summary>Removes the socket of <paramref name="label"/>'s destination for <paramref name="family"/> and <paramref name="protocol"/>; false if none was registered.</summary>
+    public bool UnregisterSocket(string label, Family family, Protocol protocol) => Translate(() =>
+    {
+        CheckWritable();
+        if (!DestinationsTable().TryGetId(new Destination(label, family, protocol), out var id))
+            return false;
+        var removed = DestinationTable.DeleteSocket(_state.Maps.Sockets, id);
+        CollectIfUnused(id);
+        return removed;
+    });
+
+    /// <summary>
+    /// Chooses what happens to <paramref name="label"/>'s traffic while it has no socket: dropped (the
+    /// default, so traffic never leaks to another socket) or, with <paramref name="fallThrough"/>, passed on
+    /// to the normal socket lookup. It applies to the label's destinations now and to those created later.
+    /// </summary>
+    public void SetFallThrough(string label, bool fallThrough) => Execute(() =>
+    {
+        Label.Validate(label);
+        CheckWritable();
+        DestinationsTable().SetLabelFlags(label, fallThrough ? DestinationFlags.FallThrough : DestinationFlags.None);
+    });
+
+    /// <summary>Every destination with its socket and counters, ordered by label, family and protocol.</summary>
+    public IReadOnlyList<DestinationStatus> Destinations() => Translate(() =>
+    {
+        CheckReadable();
+        var destinations = DestinationsTable();
+        var result = new List<DestinationStatus>(destinations.Count);
+        foreach (var (_, id) in destinations.All)
+            result.Add(Status(id));
+        result.Sort((a, b) =>
+        {
+            var byLabel = string.CompareOrdinal(a.Label, b.Label);
+            if (byLabel != 0)
+                return byLabel;
+            var byFamily = a.Family.CompareTo(b.Family);
+            return byFamily != 0 ? byFamily : a.Protocol.CompareTo(b.Protocol);
+        });
+        return (IReadOnlyList<DestinationStatus>)result;
+    });
+
+    // ---------------------------------------------------------------- internals used by Explainer and tests
+
+    /// <summary>The label of a destination id, or null.</summary>
+    internal string? LabelOf(uint id) => DestinationsTable().TryGet(id, out var destination) ? destination.Label : null;
+
+    /// <summary>The destination id a binding's match sends traffic to.</summary>
+    internal uint? DestinationIdOf(BindingMatch match) => BindingsState().Entries.TryGetValue(match, out var id) ? id : null;
+
+    /// <summary>The cookie of the socket registered at a destination id.</summary>
+    internal ulong? SocketCookieOf(uint id) => _state.Maps.Sockets.LookupSocketCookie(BitConverter.GetBytes(id));
+
+    /// <summary>The pinned map called <paramref name="name"/> (for tests that damage or inspect the state).</summary>
+    internal BpfMap Map(string name) => _state.Maps.ByName[name];
+
+    /// <summary>The pinned link.</summary>
+    internal NetNsLink Link => _state.Link;
+
+    // ---------------------------------------------------------------- helpers
+
+    private BindingState BindingsState() => _bindings ??= BindingState.Read(_state.Maps.Bindings4, _state.Maps.Bindings6);
+
+    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps);
+
+    private static int CountOf(BindingState bindings, Family family)
+    {
+        var count = 0;
+        foreach (var match in bindings.Entries.Keys)
+            if (match.Family == family)
+                count++;
+        return count;
+    }
+
+    private void SetPortBit(TrafficClass trafficClass, ushort port, bool set)
+    {
+        var ports = _state.Maps.Ports;
+        var key = BitConverter.GetBytes((uint)port);
+        var bits = BitConverter.ToUInt32(ports.Lookup(key) ?? new byte[4]);
+        var updated = set ? bits | trafficClass.PortBit() : bits & ~trafficClass.PortBit();
+        if (updated != bits)
+            ports.Update(key, BitConverter.GetBytes(updated));
+    }
+
+    /// <summary>Removes a destination that has neither bindings nor a socket.</summary>
+    private void CollectIfUnused(uint id)
+    {
+        if (BindingsState().IsUsed(id) || SocketCookieOf(id) is not null)
+            return;
+        DestinationsTable().Remove(id);
+    }
+
+    private DestinationStatus Status(uint id)
+    {
+        var destinations = DestinationsTable();
+        destinations.TryGet(id, out var destination);
+        var sums = _state.Maps.Metrics.SumPerCpu(BitConverter.GetBytes(id));
+        var counters = new DestinationCounts(sums[0], sums[1], sums[2]);
+        return new DestinationStatus(destination.Label, destination.Family, destination.Protocol, id, SocketCookieOf(id), counters,
+            (destinations.Flags(id) & DestinationFlags.FallThrough) != 0);
+    }
+
+    private static Binding ToBinding(BindingMatch match, uint id, DestinationTable destinations) =>
+        new(destinations.TryGet(id, out var destination) ? destination.Label : $"#{id}", match.Protocol, match.Prefix, match.Port);
+
+    private static string PortText(ushort port) => port == 0 ? "any" : port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Runs a facade operation, turning kernel failures into <see cref="SteeringException"/>s.</summary>
+    private static T Translate<T>(Func<T> operation)
+    {
+        try
+        {
+            return operation();
+        }
+        catch (BpfException exception)
+        {
+            throw Translated(exception);
+        }
+    }
+
+    /// <inheritdoc cref="Translate"/>
+    private static void Execute(Action operation)
+    {
+        try
+        {
+            operation();
+        }
+        catch (BpfException exception)
+        {
+            throw Translated(exception);
+        }
+    }
+
+    private static SteeringException Translated(BpfException exception) => new(
+        exception.Reason == BpfErrorReason.PermissionDenied ? SteeringError.PermissionDenied : SteeringError.Kernel, exception.Message, exception);
+}

@@ -1,0 +1,95 @@
+using System.Buffers.Binary;
+using SkLookup.Bpf;
+
+namespace SkLookup.DataPlane;
+
+/// <summary>
+/// A coarse map from the top of a destination address to the probes that can match there, so that a
+/// lookup far from every binding of a large class skips all its probes. A bucket is the top 16 bits of an
+/// IPv4 address, or a hash of the top 32 bits of an IPv6 address; its value has a bit per group of prefix
+/// lengths and port kind (<see cref="Bit"/>). Bits are only ever added in place, so the filter can answer
+/// "maybe" for a key that is gone, never "no" for a key that is there.
+/// </summary>
+internal static class AddressPrefilter
+{
+    /// <summary>Buckets per family.</summary>
+    public const int Buckets = 1 << 16;
+
+    /// <summary>The map name of the filter for <paramref name="family"/>.</summary>
+    public static string MapName(Family family) => family == Family.IPv4 ? "sk_pre4" : "sk_pre6";
+
+    /// <summary>The filter's map: a u64 mask per bucket.</summary>
+    public static MapSpec Spec(Family family) => new()
+    {
+        Name = MapName(family), Type = MapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = Buckets,
+    };
+
+    /// <summary>The bit of a probe: prefix lengths grouped by 2 (IPv4) or 4 (IPv6), two bits per group for specific and any port.</summary>
+    public static int Bit(Family family, int prefixLength, bool specificPort) =>
+        Math.Min(31, prefixLength / (family == Family.IPv4 ? 2 : 4)) * 2 + (specificPort ? 1 : 0);
+
+    /// <summary>The bucket of an address word as the program loads it (the first four bytes, little-endian).</summary>
+    public static uint Bucket(Family family, uint firstWord) => family == Family.IPv4
+        ? firstWord & 0xffff
+        : (uint)(((ulong)firstWord * ProbeTable.Multiplier) >> 48);
+
+    /// <summary>Every bucket that an address in <paramref name="match"/>'s prefix can fall into.</summary>
+    public static IEnumerable<uint> CoveredBuckets(BindingMatch match)
+    {
+        var family = match.Family;
+        Span<byte> address = stackalloc byte[16];
+        match.Prefix.BaseAddress.TryWriteBytes(address, out _);
+        var top = BinaryPrimitives.ReadUInt32BigEndian(address); // the first 32 bits, most significant first
+        var significant = family == Family.IPv4 ? 16 : 32;      // the bits a bucket depends on
+        var length = match.Prefix.PrefixLength;
+        if (family == Family.IPv6 && length <= 16)
+            return Enumerable.Range(0, Buckets).Select(bucket => (uint)bucket);
+        var free = Math.Max(0, significant - length);             // bits of the bucket the prefix leaves open
+        var first = top >> (32 - significant) << (32 - significant);
+        return Enumerable.Range(0, 1 << free).Select(i =>
+        {
+            var word = first | ((uint)i << (32 - significant));
+            return Bucket(family, BinaryPrimitives.ReverseEndianness(word));
+        });
+    }
+
+    /// <summary>The filter for a family's keys, as one mask per bucket.</summary>
+    public static ulong[] Build(Family family, IEnumerable<BindingMatch> matches)
+    {
+        var masks = new ulong[Buckets];
+        foreach (var match in matches)
+        {
+            var bit = 1ul << Bit(family, match.Prefix.PrefixLength, match.Port != 0);
+            foreach (var bucket in CoveredBuckets(match))
+                masks[bucket] |= bit;
+        }
+        return masks;
+    }
+
+    /// <summary>Writes the non-empty buckets into a new filter map.</summary>
+    public static BpfMap Create(Family family, ulong[] masks)
+    {
+        var used = new List<KeyValuePair<uint, byte[]>>();
+        for (var bucket = 0; bucket < masks.Length; bucket++)
+            if (masks[bucket] != 0)
+                used.Add(new((uint)bucket, BitConverter.GetBytes(masks[bucket])));
+        return ArrayMapFill.Create(Spec(family), used);
+    }
+
+    /// <summary>Adds the bits of a new key to a live filter.</summary>
+    public static void Add(BpfMap filter, Family family, BindingMatch match)
+    {
+        var bit = 1ul << Bit(family, match.Prefix.PrefixLength, match.Port != 0);
+        Span<byte> value = stackalloc byte[8];
+        foreach (var bucket in CoveredBuckets(match))
+        {
+            var key = BitConverter.GetBytes(bucket);
+            filter.TryLookup(key, value);
+            var mask = BinaryPrimitives.ReadUInt64LittleEndian(value);
+            if ((mask & bit) != 0)
+                continue;
+            BinaryPrimitives.WriteUInt64LittleEndian(value, mask | bit);
+            filter.Update(key, value);
+        }
+    }
+}

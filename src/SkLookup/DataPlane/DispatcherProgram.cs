@@ -1,0 +1,356 @@
+using System.Buffers.Binary;
+using SkLookup.Bpf;
+using SkLookup.Bpf.Asm;
+using static SkLookup.Bpf.Asm.Register;
+
+namespace SkLookup.DataPlane;
+
+/// <summary>
+/// Generates the dispatcher: the sk_lookup program that matches a packet against the bindings and
+/// hands it to its destination's socket. The code is specialised to a <see cref="DispatcherShape"/>:
+/// a traffic class without bindings costs one compare; a small class is compiled into decision trees
+/// (a binary search over port and address words per prefix length); a large one probes its family's
+/// <see cref="ProbeTable"/> once per prefix length present, after the <see cref="AddressPrefilter"/>
+/// and the ports map have ruled out the probes that cannot match. Kernel helper calls are the dominant
+/// cost (each call and return is expensive under return-stack mitigations), so matching makes none:
+/// array lookups are inlined by the verifier, and the only calls are the three that a redirect needs.
+/// Generation touches no kernel: <see cref="DispatcherLoader"/> loads the program with its tables.
+/// </summary>
+internal static class DispatcherProgram
+{
+    /// <summary>The program's name in the kernel.</summary>
+    public const string Name = "sk_dispatcher";
+
+    // Registers that live across helper calls (R6-R9 are callee-saved).
+    private const Register Context = R6, Port = R7, Address4 = R8, DestinationId = R8, Counters = R9, Socket = R7, AssignResult = R8, ProbeStep = R9;
+
+    // Stack: the IPv4 key at fp-8, the IPv6 key at fp-24 (their paths never meet), a u32 array key at
+    // fp-32, and the address prefilter's mask at fp-40.
+    private const short Key4 = -8, Key6 = -24, ScratchKey = -32, FilterMask = -40;
+
+    /// <summary>Generates the program for <paramref name="shape"/>.</summary>
+    public static ProgramSpec Generate(DispatcherShape shape)
+    {
+        var asm = new Assembler();
+        if (shape.Classes.Count == 0)
+            return asm.Return(SkAction.Pass).Build(Name);
+        asm.Mov(Context, R1);
+        EmitClassDispatch(asm, shape);
+        foreach (var classShape in shape.Classes)
+            EmitClass(asm, shape, classShape);
+        EmitDelivery(asm);
+        return asm.Build(Name);
+    }
+
+    private static void EmitClassDispatch(Assembler asm, DispatcherShape shape)
+    {
+        var present = shape.Classes.Select(c => c.Class).ToHashSet();
+        asm.Load(Size.Word, R2, Context, SkLookupContext.Family)
+           .Load(Size.Word, R3, Context, SkLookupContext.Protocol);
+        foreach (var family in new[] { Family.IPv4, Family.IPv6 })
+        {
+            var classes = TrafficClasses.All.Where(c => c.Family() == family && present.Contains(c)).ToList();
+            if (classes.Count == 0)
+                continue;
+            var next = $"not_{family}";
+            asm.JumpIf32(R2, JumpOp.NotEqual, (int)family, next);
+            foreach (var trafficClass in classes)
+                asm.JumpIf32(R3, JumpOp.Equal, (int)trafficClass.Protocol(), ClassLabel(trafficClass));
+            asm.Jump("pass");
+            asm.Label(next);
+        }
+        asm.Jump("pass");
+    }
+
+    private static void EmitClass(Assembler asm, DispatcherShape dispatcher, ClassShape shape)
+    {
+        var family = shape.Class.Family();
+        asm.Label(ClassLabel(shape.Class));
+        asm.Load(Size.Word, Port, Context, SkLookupContext.LocalPort);
+        if (family == Family.IPv4)
+            asm.Load(Size.Word, Address4, Context, SkLookupContext.LocalIp4);
+
+        if (shape.Inline is not null)
+        {
+            EmitInlineTrees(asm, shape);
+            asm.Jump("pass");
+            return;
+        }
+
+        EmitPrefilter(asm, family);
+        var anyOnly = $"{shape.Class}_any_only";
+        if (shape.HasSpecificPortProbes)
+        {
+            // The ports map rules out every specific-port probe with one inlined array access.
+            var withSpecific = $"{shape.Class}_with_port";
+            asm.Store(Size.Word, R10, ScratchKey, Port)
+               .LoadMapPointer(R1, DispatcherLayout.Ports.Name).Mov(R2, R10).Add(R2, ScratchKey)
+               .Call(HelperFunction.MapLookupElem)
+               .JumpIf(R0, JumpOp.Equal, 0, anyOnly)
+               .Load(Size.Word, R1, R0, 0)
+               .JumpIf32(R1, JumpOp.BitsSet, (int)shape.Class.PortBit(), withSpecific)
+               .Label(anyOnly);
+            EmitProbes(asm, dispatcher, shape, shape.Probes.Where(p => !p.SpecificPort), "any");
+            asm.Jump("pass");
+            asm.Label(withSpecific);
+            EmitProbes(asm, dispatcher, shape, shape.Probes, "all");
+        }
+        else
+        {
+            EmitProbes(asm, dispatcher, shape, shape.Probes, "all");
+        }
+        asm.Jump("pass");
+    }
+
+    /// <summary>Loads the address prefilter's mask for the destination into the stack slot at <see cref="FilterMask"/>; an empty mask is a miss.</summary>
+    private static void EmitPrefilter(Assembler asm, Family family)
+    {
+        if (family == Family.IPv4)
+        {
+            asm.Mov32(R1, Address4).Alu32(AluOp.And, R1, 0xffff);
+        }
+        else
+        {
+            asm.Load(Size.Word, R1, Context, SkLookupContext.LocalIp6)
+               .LoadImm64(R2, unchecked((long)ProbeTable.Multiplier))
+               .Alu(AluOp.Mul, R1, R2)
+               .Alu(AluOp.RightShift, R1, 48);
+        }
+        asm.Store(Size.Word, R10, ScratchKey, R1)
+           .LoadMapPointer(R1, AddressPrefilter.MapName(family)).Mov(R2, R10).Add(R2, ScratchKey)
+           .Call(HelperFunction.MapLookupElem)
+           .JumpIf(R0, JumpOp.Equal, 0, "pass")
+           .Load(Size.DoubleWord, R1, R0, 0)
+           .JumpIf(R1, JumpOp.Equal, 0, "pass")
+           .Store(Size.DoubleWord, R10, FilterMask, R1);
+    }
+
+    private static void EmitProbes(Assembler asm, DispatcherShape dispatcher, ClassShape shape, IEnumerable<HashProbe> probes, string path)
+    {
+        var family = shape.Class.Family();
+        var v4 = family == Family.IPv4;
+        var table = dispatcher.Tables[family];
+        var keyOffset = v4 ? Key4 : Key6;
+        var keySize = BindingKey.Size(family);
+        var probeIndex = 0;
+        foreach (var probe in probes)
+        {
+            var tail = (int)BindingKey.Tail(0, shape.Class.Protocol(), probe.PrefixLength);
+            var skip = $"{shape.Class}_{path}{probeIndex}_skip";
+            asm.Load(Size.DoubleWord, R1, R10, FilterMask)
+               .Alu(AluOp.RightShift, R1, AddressPrefilter.Bit(family, probe.PrefixLength, probe.SpecificPort))
+               .JumpIf32(R1, JumpOp.BitsSet, 1, $"{skip}_probe");
+            asm.Jump(skip).Label($"{skip}_probe");
+            if (v4)
+            {
+                EmitMaskedWord(asm, probe.PrefixLength, 0, () => asm.Mov32(R1, Address4));
+                asm.Store(Size.Word, R10, Key4, R1);
+            }
+            else
+            {
+                for (var word = 0; word < 4; word++)
+                {
+                    var offset = (short)(Key6 + word * 4);
+                    if (DispatcherShape.MaskWord(probe.PrefixLength, word) == 0)
+                    {
+                        asm.Store(Size.Word, R10, offset, 0);
+                        continue;
+                    }
+                    var field = (short)(SkLookupContext.LocalIp6 + word * 4);
+                    EmitMaskedWord(asm, probe.PrefixLength, word, () => asm.Load(Size.Word, R1, Context, field));
+                    asm.Store(Size.Word, R10, offset, R1);
+                }
+            }
+            if (probe.SpecificPort)
+                asm.Mov32(R1, Port).Alu32(AluOp.Add, R1, tail);
+            else
+                asm.Mov32(R1, tail);
+            asm.Store(Size.Word, R10, (short)(keyOffset + keySize - 4), R1);
+            EmitTableLookup(asm, family, table.Bits, keyOffset, $"{shape.Class}_{path}{probeIndex++}");
+            asm.Label(skip);
+        }
+    }
+
+    /// <summary>
+    /// Looks the key at <paramref name="keyOffset"/> up in the probe table, with the hash and the linear
+    /// probe unrolled, as <see cref="ProbeTable"/> lays it out. A hit jumps to found_id with the destination in R8.
+    /// </summary>
+    private static void EmitTableLookup(Assembler asm, Family family, int bits, short keyOffset, string prefix)
+    {
+        var keySize = BindingKey.Size(family);
+        var miss = $"{prefix}_miss";
+        // index = hash(key) >> (64 - bits), the multiplicative hash of ProbeTable.Home.
+        asm.Load(Size.DoubleWord, R1, R10, keyOffset)
+           .LoadImm64(R2, unchecked((long)ProbeTable.Multiplier))
+           .Alu(AluOp.Mul, R1, R2);
+        if (family == Family.IPv6)
+        {
+            asm.Load(Size.DoubleWord, R3, R10, (short)(keyOffset + 8)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2)
+               .Load(Size.Word, R3, R10, (short)(keyOffset + 16)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2);
+        }
+        asm.Alu(AluOp.RightShift, R1, 64 - bits)
+           .Store(Size.Word, R10, ScratchKey, R1)
+           .Mov(ProbeStep, 0);
+        // A bounded loop (the verifier walks each of its MaxProbe + 1 turns) keeps the code short.
+        var loop = $"{prefix}_loop";
+        var next = $"{prefix}_next";
+        asm.Label(loop)
+           .LoadMapPointer(R1, ProbeTable.MapName(family)).Mov(R2, R10).Add(R2, ScratchKey)
+           .Call(HelperFunction.MapLookupElem)
+           .JumpIf(R0, JumpOp.Equal, 0, miss)
+           .Load(Size.Word, R1, R0, (short)(keySize - 4))
+           .JumpIf32(R1, JumpOp.Equal, 0, miss) // An empty slot ends the chain.
+           .Load(Size.Word, R2, R10, (short)(keyOffset + keySize - 4))
+           .JumpIf32(R1, JumpOp.NotEqual, R2, next);
+        for (var word = 0; word < keySize / 4 - 1; word++)
+            asm.Load(Size.Word, R1, R0, (short)(word * 4))
+               .Load(Size.Word, R2, R10, (short)(keyOffset + word * 4))
+               .JumpIf32(R1, JumpOp.NotEqual, R2, next);
+        asm.Load(Size.Word, DestinationId, R0, (short)keySize).Jump("found_id");
+        asm.Label(next)
+           .Load(Size.Word, R1, R10, ScratchKey).Alu32(AluOp.Add, R1, 1).Alu32(AluOp.And, R1, (int)((1u << bits) - 1))
+           .Store(Size.Word, R10, ScratchKey, R1)
+           .Add(ProbeStep, 1)
+           .JumpIf(ProbeStep, JumpOp.LessOrEqual, ProbeTable.MaxProbe, loop);
+        asm.Label(miss);
+    }
+
+    /// <summary>Leaves word <paramref name="word"/> of the destination address, masked to the prefix, in W1.</summary>
+    private static void EmitMaskedWord(Assembler asm, int prefixLength, int word, Action load)
+    {
+        var mask = DispatcherShape.MaskWord(prefixLength, word);
+        if (mask == 0)
+        {
+            asm.Mov32(R1, 0);
+            return;
+        }
+        load();
+        if (mask != uint.MaxValue)
+            asm.Alu32(AluOp.And, R1, (int)mask);
+    }
+
+    /// <summary>
+    /// Compiles a class's bindings into decision trees: for each probe (prefix length, specific port or
+    /// not) in precedence order, a binary search over the key's 32-bit components (the port, then each
+    /// masked address word). No helper call is made, so a lookup costs a few compares per level.
+    /// </summary>
+    private static void EmitInlineTrees(Assembler asm, ClassShape shape)
+    {
+        var v4 = shape.Class.Family() == Family.IPv4;
+        var probes = shape.Inline!
+            .GroupBy(entry => new HashProbe(entry.Match.Prefix.PrefixLength, entry.Match.Port != 0))
+            .OrderByDescending(group => group.Key.PrefixLength).ThenByDescending(group => group.Key.SpecificPort);
+        var probeIndex = 0;
+        foreach (var probe in probes)
+        {
+            var next = $"{shape.Class}_tree_{probeIndex++}_miss";
+            var keyed = probe.Select(entry => (Key: KeyComponents(entry.Match, v4), entry.DestinationId)).ToList();
+            var words = Enumerable.Range(0, v4 ? 1 : 4).Where(word => DispatcherShape.MaskWord(probe.Key.PrefixLength, word) != 0).ToArray();
+            var levels = new List<Action>();
+            if (probe.Key.SpecificPort)
+                levels.Add(() => asm.Mov32(R1, Port));
+            foreach (var word in words)
+            {
+                var field = (short)(SkLookupContext.LocalIp6 + word * 4);
+                levels.Add(() => EmitMaskedWord(asm, probe.Key.PrefixLength, word, v4 ? () => asm.Mov32(R1, Address4) : () => asm.Load(Size.Word, R1, Context, field)));
+            }
+            var labelCounter = 0;
+            EmitTreeLevel(asm, keyed, level: 0, levels, next, $"{shape.Class}_t{probeIndex}", ref labelCounter);
+            asm.Label(next);
+        }
+    }
+
+    /// <summary>The 32-bit components the trees compare, in order: the port (specific probes only), then each masked address word.</summary>
+    private static uint[] KeyComponents(BindingMatch match, bool v4)
+    {
+        Span<byte> address = stackalloc byte[16];
+        match.Prefix.BaseAddress.TryWriteBytes(address, out var size);
+        var components = new List<uint>(5);
+        if (match.Port != 0)
+            components.Add(match.Port);
+        for (var word = 0; word < size / 4; word++)
+            if (DispatcherShape.MaskWord(match.Prefix.PrefixLength, word) != 0)
+                components.Add(BinaryPrimitives.ReadUInt32LittleEndian(address.Slice(word * 4, 4)));
+        return [.. components];
+    }
+
+    private static void EmitTreeLevel(Assembler asm, List<(uint[] Key, uint DestinationId)> entries, int level, List<Action> levels,
+        string miss, string prefix, ref int labelCounter)
+    {
+        if (level == levels.Count)
+        {
+            // Keys are unique, so one entry reaches the last level.
+            asm.Mov32(DestinationId, (int)entries[0].DestinationId).Jump("found_id");
+            return;
+        }
+        levels[level]();
+        var groups = entries.GroupBy(entry => entry.Key[level]).OrderBy(group => group.Key).ToList();
+        EmitSearch(asm, groups, 0, groups.Count, level, levels, miss, prefix, ref labelCounter);
+    }
+
+    /// <summary>A binary search over the sorted distinct values of one component, held in W1.</summary>
+    private static void EmitSearch(Assembler asm, List<IGrouping<uint, (uint[] Key, uint DestinationId)>> groups, int from, int to, int level,
+        List<Action> levels, string miss, string prefix, ref int labelCounter)
+    {
+        if (to - from <= 2)
+        {
+            var hits = new List<(string Label, IGrouping<uint, (uint[] Key, uint DestinationId)> Group)>();
+            for (var i = from; i < to; i++)
+            {
+                var hit = $"{prefix}_{labelCounter++}";
+                asm.JumpIf32(R1, JumpOp.Equal, (int)groups[i].Key, hit);
+                hits.Add((hit, groups[i]));
+            }
+            asm.Jump(miss);
+            foreach (var (hit, group) in hits)
+            {
+                asm.Label(hit);
+                EmitTreeLevel(asm, group.ToList(), level + 1, levels, miss, prefix, ref labelCounter);
+            }
+            return;
+        }
+        var middle = (from + to) / 2;
+        var upper = $"{prefix}_{labelCounter++}";
+        asm.JumpIf32(R1, JumpOp.GreaterOrEqual, (int)groups[middle].Key, upper);
+        EmitSearch(asm, groups, from, middle, level, levels, miss, prefix, ref labelCounter);
+        asm.Label(upper);
+        EmitSearch(asm, groups, middle, to, level, levels, miss, prefix, ref labelCounter);
+    }
+
+    /// <summary>Counts the lookup, then assigns the destination's socket, or drops (or falls through) without one.</summary>
+    private static void EmitDelivery(Assembler asm)
+    {
+        asm.Label("found_id")
+           .Store(Size.Word, R10, ScratchKey, DestinationId)
+           .LoadMapPointer(R1, DispatcherLayout.Metrics.Name).Mov(R2, R10).Add(R2, ScratchKey)
+           .Call(HelperFunction.MapLookupElem)
+           .JumpIf(R0, JumpOp.Equal, 0, "drop") // Ids are below max_entries, so this never happens.
+           .Mov(Counters, R0);
+        EmitIncrement(asm, DestinationCounters.LookupsOffset);
+        asm.LoadMapPointer(R1, DispatcherLayout.Sockets.Name).Mov(R2, R10).Add(R2, ScratchKey)
+           .Call(HelperFunction.MapLookupElem)
+           .JumpIf(R0, JumpOp.Equal, 0, "no_socket")
+           .AssignSocket(Context, Socket, AssignResult, "assign_failed")
+           .Label("pass").Return(SkAction.Pass);
+
+        asm.Label("no_socket");
+        EmitIncrement(asm, DestinationCounters.MissesOffset);
+        asm.LoadMapPointer(R1, DispatcherLayout.DestinationOptions.Name).Mov(R2, R10).Add(R2, ScratchKey)
+           .Call(HelperFunction.MapLookupElem)
+           .JumpIf(R0, JumpOp.Equal, 0, "drop")
+           .Load(Size.Word, R1, R0, 0)
+           .JumpIf32(R1, JumpOp.BitsSet, (int)DestinationFlags.FallThrough, "pass")
+           .Jump("drop");
+
+        // bpf_sk_assign refused the socket: the wrong protocol or family for this packet, or a state it cannot take.
+        asm.Label("assign_failed");
+        EmitIncrement(asm, DestinationCounters.ErrorsOffset);
+        asm.Label("drop").Return(SkAction.Drop);
+    }
+
+    // The counters are per CPU and sk_lookup runs with migration disabled, so a plain add is enough.
+    private static void EmitIncrement(Assembler asm, short offset) =>
+        asm.Load(Size.DoubleWord, R1, Counters, offset).Add(R1, 1).Store(Size.DoubleWord, Counters, offset, R1);
+
+    private static string ClassLabel(TrafficClass trafficClass) => $"class_{trafficClass}";
+}

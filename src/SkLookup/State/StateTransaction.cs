@@ -1,0 +1,320 @@
+using System.Security.Cryptography;
+using SkLookup.Bpf;
+using SkLookup.DataPlane;
+
+namespace SkLookup.State;
+
+/// <summary>
+/// The crash-consistency protocol of a state directory, in one place: how the state is built, how every
+/// change to it is staged and committed, and how a writer recovers from a command that died half-way. An
+/// instance holds the open state (the link, the program it runs, the maps) of one locked directory.
+/// </summary>
+/// <remarks>
+/// <para>The invariants, which hold between any two system calls, so that a command may die anywhere:</para>
+/// <list type="number">
+/// <item>The state appears whole or not at all: <see cref="Build"/> makes it in a temporary directory
+/// (<see cref="StatePaths.TempPrefix"/>) and renames it into place; the next load or unload removes leftovers.</item>
+/// <item>The binding maps are the record of every binding. Everything else the program depends on (the
+/// ports map, its probe tables and prefilters, the program itself) can be rebuilt from them.</item>
+/// <item>The program changes by one link update that names the program it replaces, so a lookup runs the
+/// old program with the old maps or the new program with the new maps, never a mix.</item>
+/// <item>Stage, then commit (<see cref="Commit"/>): new maps and the new program are pinned beside their
+/// pins with <see cref="StatePaths.StagedSuffix"/>, and the meta record is written naming both the new
+/// and the old program, before the link update; after it, the staged pins are renamed over the old ones,
+/// the program last. So staged pins whose program the link does not run are from a swap that never
+/// happened, and are deleted; staged pins whose program it runs are from one that did, and are renamed
+/// into place (<see cref="RecoverStaged"/>, on every open for writing).</item>
+/// <item>The attached program is always one that the meta record names. A program it does not name, and
+/// that this version would not generate, is another version's: writes are refused until an upgrade.</item>
+/// <item>A change made in place (one binding: its map entries, then the program's probe tables) is
+/// bracketed by <see cref="DispatcherMeta.WriteInProgress"/> (<see cref="WriteInPlace"/>). A failed or
+/// interrupted one leaves the mark set on purpose, and the next write rebuilds the maps and the program
+/// from the binding maps (invariant 2) before anything else (<see cref="Recover"/>).</item>
+/// <item>The <see cref="StatePaths.Program"/> pin names the program the link runs; a writer re-pins it
+/// when a crash left it behind.</item>
+/// </list>
+/// </remarks>
+internal sealed class StateTransaction : IDisposable
+{
+    private StateTransaction(string path, NetNsLink link, BpfProgram program, DispatcherMaps maps)
+    {
+        Path = path;
+        Link = link;
+        Program = program;
+        Maps = maps;
+    }
+
+    /// <summary>The state directory.</summary>
+    public string Path { get; }
+
+    /// <summary>The pinned link.</summary>
+    public NetNsLink Link { get; }
+
+    /// <summary>The program the link runs.</summary>
+    public BpfProgram Program { get; private set; }
+
+    /// <summary>The pinned maps.</summary>
+    public DispatcherMaps Maps { get; }
+
+    /// <summary>The fingerprint of the shape the attached program was generated from, once a writer knows it.</summary>
+    public string? AttachedFingerprint { get; private set; }
+
+    /// <summary>
+    /// True until a writer has checked the state and recovered it (<see cref="Recover"/>) or committed a
+    /// program of its own, and again after a write failed half-way (invariant 6).
+    /// </summary>
+    public bool NeedsRecovery { get; private set; } = true;
+
+    /// <summary>Builds the state of <paramref name="netns"/> on the side, attaches it, and renames it into place at <paramref name="path"/> (invariant 1).</summary>
+    public static void Build(NetworkNamespace netns, string bpffsPath, string path)
+    {
+        var temp = System.IO.Path.Combine(StatePaths.Root(bpffsPath), StatePaths.TempPrefix(netns.Inode) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        var maps = new Dictionary<string, BpfMap>();
+        BpfProgram? program = null;
+        NetNsLink? link = null;
+        try
+        {
+            StateDirectory.Create(temp);
+            foreach (var spec in ControlLayout.AllMaps)
+            {
+                var map = BpfMap.Create(spec);
+                maps[spec.Name] = map;
+                StateDirectory.Pin(map, System.IO.Path.Combine(temp, spec.Name));
+            }
+            var shape = DispatcherShape.Empty;
+            program = DispatcherLoader.Load(shape, maps);
+            StateDirectory.Pin(program, System.IO.Path.Combine(temp, StatePaths.Program));
+            DispatcherMeta.Current(0, program.Info.Tag, program.Info.Tag, shape.Fingerprint).Write(maps[ControlLayout.Meta.Name]);
+            link = NetNsLink.Attach(program, netns);
+            StateDirectory.Pin(link, System.IO.Path.Combine(temp, StatePaths.Link));
+            BpfFileSystem.Rename(temp, path);
+        }
+        catch
+        {
+            StateDirectory.Remove(temp);
+            throw;
+        }
+        finally
+        {
+            link?.Dispose();
+            program?.Dispose();
+            foreach (var map in maps.Values)
+                map.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Opens the state at <paramref name="path"/>, whose <paramref name="link"/> runs the program with
+    /// <paramref name="programId"/>. A writer first finishes or discards a swap that a crash left staged
+    /// (invariant 4) and re-pins the program (invariant 7). On success the instance owns the link.
+    /// </summary>
+    public static StateTransaction Open(string path, NetNsLink link, uint programId, bool write)
+    {
+        if (write)
+            RecoverStaged(path, programId);
+        BpfProgram? program = null;
+        DispatcherMaps? maps = null;
+        try
+        {
+            program = BpfProgram.OpenById(programId);
+            maps = DispatcherMaps.OpenPinned(path);
+            var state = new StateTransaction(path, link, program, maps);
+            if (write)
+                state.RepinProgram();
+            return state;
+        }
+        catch
+        {
+            maps?.Dispose();
+            program?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Recovers before the first write of this instance, and after a failed one, as <paramref name="meta"/>
+    /// says: an interrupted write (invariant 6) rebuilds with <paramref name="rebuild"/>, which replaces the
+    /// whole binding set from the binding maps; an attached program this version knows but would not generate
+    /// for <paramref name="shape"/> (<paramref name="runsGenerated"/> false), or one another generator made,
+    /// is replaced by a fresh one; otherwise the attached program is the one for <paramref name="shape"/>.
+    /// </summary>
+    public void Recover(DispatcherMeta meta, DispatcherShape shape, bool runsGenerated, Action rebuild)
+    {
+        if (meta.WriteInProgress)
+            rebuild();
+        else if (!runsGenerated || meta.GeneratorVersion != DispatcherShape.GeneratorVersion)
+            Swap(shape);
+        else
+            AttachedFingerprint = shape.Fingerprint;
+        NeedsRecovery = false;
+    }
+
+    /// <summary>True if the attached program is the one this version generates for <paramref name="shape"/> (compared by the kernel's tag, without loading anything).</summary>
+    public bool RunsGenerated(DispatcherShape shape) => ProgramTag.Matches(DispatcherProgram.Generate(shape), Program.Info.Tag);
+
+    /// <summary>
+    /// Runs a change made in place (invariant 6): sets <see cref="DispatcherMeta.WriteInProgress"/>, runs
+    /// <paramref name="write"/>, and clears the mark. If the write throws, the mark stays and
+    /// <see cref="NeedsRecovery"/> is set, so that the next write rebuilds the program first.
+    /// </summary>
+    public void WriteInPlace(Action write)
+    {
+        MarkWriteInProgress(true);
+        try
+        {
+            write();
+        }
+        catch
+        {
+            NeedsRecovery = true;
+            throw;
+        }
+        MarkWriteInProgress(false);
+    }
+
+    /// <summary>
+    /// Updates the attached program's probe tables for bindings removed and added, without a new program;
+    /// false when that is not possible, and then <see cref="Swap"/> is the way.
+    /// </summary>
+    public bool TryUpdateInPlace(DispatcherShape shape, IEnumerable<BindingMatch> removed, IEnumerable<(BindingMatch Match, uint DestinationId)> added) =>
+        DispatcherLoader.TryUpdateInPlace(Program, AttachedFingerprint ?? "", shape, removed, added);
+
+    /// <summary>Generates the program for <paramref name="shape"/> and swaps it in over the attached one.</summary>
+    public void Swap(DispatcherShape shape)
+    {
+        var program = DispatcherLoader.Load(shape, Maps.ByName);
+        try
+        {
+            Commit(new Dictionary<string, BpfMap>(), program, shape.Fingerprint);
+        }
+        catch
+        {
+            program.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The one way the state changes shape (invariant 4): pins <paramref name="newMaps"/> (by name) and
+    /// <paramref name="program"/> next to their pins with <see cref="StatePaths.StagedSuffix"/>, records the
+    /// new program in the meta record, swaps it in with one link update (only if the attached one is still
+    /// the one this instance knows), then renames the staged pins over the old ones, the program last. A
+    /// crash before the update leaves staged pins that the next writer deletes; after it, staged pins that
+    /// the next writer renames. Without a <paramref name="fingerprint"/>, only the pins change. The instance
+    /// then owns <paramref name="newMaps"/> and <paramref name="program"/>.
+    /// </summary>
+    public void Commit(IReadOnlyDictionary<string, BpfMap> newMaps, BpfProgram program, string? fingerprint = null)
+    {
+        var staged = new List<string>();
+        try
+        {
+            if (fingerprint is not null)
+            {
+                // Written before the link update, naming both programs, so that whichever one a crash leaves
+                // attached is recognised as this version's by the next writer.
+                var generation = Maps.ReadMeta()?.Generation ?? 0;
+                var metaMap = newMaps.TryGetValue(ControlLayout.Meta.Name, out var newMeta) ? newMeta : Maps.Meta;
+                DispatcherMeta.Current(generation + 1, program.Info.Tag, Program.Info.Tag, fingerprint).Write(metaMap);
+            }
+            foreach (var (name, map) in newMaps)
+            {
+                var pin = System.IO.Path.Combine(Path, name + StatePaths.StagedSuffix);
+                StateDirectory.DeleteIfPresent(pin);
+                StateDirectory.Pin(map, pin);
+                staged.Add(pin);
+            }
+            var programPin = System.IO.Path.Combine(Path, StatePaths.Program + StatePaths.StagedSuffix);
+            StateDirectory.DeleteIfPresent(programPin);
+            StateDirectory.Pin(program, programPin);
+            staged.Add(programPin);
+            if (program.Info.Id != Program.Info.Id)
+                Link.Update(program, Program);
+        }
+        catch
+        {
+            foreach (var pin in staged)
+                StateDirectory.DeleteIfPresent(pin);
+            throw;
+        }
+        foreach (var pin in staged)
+            BpfFileSystem.Rename(pin, pin[..^StatePaths.StagedSuffix.Length]);
+        if (!ReferenceEquals(program, Program))
+        {
+            Program.Dispose();
+            Program = program;
+        }
+        Maps.Replace(newMaps);
+        if (fingerprint is not null)
+        {
+            // The program this version generated, with a meta record that names it and no write in progress.
+            AttachedFingerprint = fingerprint;
+            NeedsRecovery = false;
+        }
+    }
+
+    /// <summary>Closes the program, the maps and the link; the state stays in bpffs.</summary>
+    public void Dispose()
+    {
+        Maps.Dispose();
+        Program.Dispose();
+        Link.Dispose();
+    }
+
+    /// <summary>Sets or clears <see cref="DispatcherMeta.WriteInProgress"/>.</summary>
+    private void MarkWriteInProgress(bool inProgress)
+    {
+        var meta = DispatcherMeta.Read(Maps.Meta)!;
+        if (meta.WriteInProgress != inProgress)
+            (meta with { WriteInProgress = inProgress }).Write(Maps.Meta);
+    }
+
+    /// <summary>Points the <c>program</c> pin at the program the link runs, if a crash left it behind (invariant 7).</summary>
+    private void RepinProgram()
+    {
+        var pin = System.IO.Path.Combine(Path, StatePaths.Program);
+        try
+        {
+            using var pinned = BpfProgram.OpenPinned(pin);
+            if (pinned.Info.Id == Program.Info.Id)
+                return;
+        }
+        catch (BpfException)
+        {
+        }
+        Commit(new Dictionary<string, BpfMap>(), Program);
+    }
+
+    /// <summary>
+    /// Finishes or discards a swap that a crashed writer left half-done (invariant 4). Staged pins
+    /// (<c>*-new</c>) are renamed into place if the staged program is the one the link runs (the swap
+    /// happened), and deleted otherwise (it never did).
+    /// </summary>
+    private static void RecoverStaged(string path, uint attachedProgramId)
+    {
+        var staged = Directory.EnumerateFiles(path, "*" + StatePaths.StagedSuffix).ToList();
+        if (staged.Count == 0)
+            return;
+        var stagedProgram = System.IO.Path.Combine(path, StatePaths.Program + StatePaths.StagedSuffix);
+        var swapped = false;
+        if (File.Exists(stagedProgram))
+        {
+            try
+            {
+                using var program = BpfProgram.OpenPinned(stagedProgram);
+                swapped = program.Info.Id == attachedProgramId;
+            }
+            catch (BpfException)
+            {
+            }
+        }
+        // The program goes last, as in a swap, so that a crash during recovery can be recovered again.
+        staged.Sort((a, b) => (a == stagedProgram).CompareTo(b == stagedProgram));
+        foreach (var file in staged)
+        {
+            if (swapped)
+                BpfFileSystem.Rename(file, file[..^StatePaths.StagedSuffix.Length]);
+            else
+                StateDirectory.DeleteIfPresent(file);
+        }
+    }
+}

@@ -1,0 +1,247 @@
+using System.Net;
+using System.Net.Sockets;
+using SkLookup.Bpf;
+using SkLookup.Bpf.Asm;
+using SkLookup.DataPlane;
+using SkLookup.TestKit;
+
+namespace SkLookup.Tests.DataPlane;
+
+/// <summary>The generated dispatcher, checked with test runs and real traffic against the precedence rules.</summary>
+public sealed class DispatcherProgramTests
+{
+    /// <summary>Both code shapes: every class compiled into compares, and every class probing hash maps.</summary>
+    public static TheoryData<int> InlineLimits => new() { DispatcherShape.InlineLimit, 0 };
+
+    private static readonly Binding[] PrecedenceBindings =
+    [
+        Binding.Parse("wide", "tcp", "192.0.0.0/16", "0"),
+        Binding.Parse("web", "tcp", "192.0.2.0/24", "80"),
+        Binding.Parse("net24", "tcp", "192.0.2.0/24", "0"),
+        Binding.Parse("host", "tcp", "192.0.2.7", "80"),
+        Binding.Parse("everything", "tcp", "0.0.0.0/0", "443"),
+        Binding.Parse("proxy", "udp", "198.51.100.1", "0"),
+        Binding.Parse("dns", "udp", "198.51.100.1", "53"),
+        Binding.Parse("web6", "tcp", "2001:db8::/64", "80"),
+        Binding.Parse("any6", "tcp", "2001:db8::/32", "0"),
+        Binding.Parse("host6", "tcp", "2001:db8::7", "0"),
+        Binding.Parse("proxy6", "udp", "2001:db8:1::1", "0"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(InlineLimits))]
+    public void LongestPrefixWinsAndSpecificPortBeatsAnyPort(int inlineLimit)
+    {
+        using var netns = new TestNetNs();
+        using var harness = new DispatcherHarness();
+        harness.Bind(PrecedenceBindings);
+        var sockets = RegisterEverySocket(netns, harness);
+        harness.Load(inlineLimit);
+
+        (string Protocol, string Address, ushort Port, string? Label)[] cases =
+        [
+            ("tcp", "192.0.2.7", 80, "host"),           // /32 beats /24
+            ("tcp", "192.0.2.8", 80, "web"),            // /24 with port beats /24 any
+            ("tcp", "192.0.2.8", 81, "net24"),          // /24 any beats /16 any
+            ("tcp", "192.0.3.1", 80, "wide"),           // only the /16 matches
+            ("tcp", "192.0.3.1", 443, "wide"),          // /16 any beats /0 with port: length first
+            ("tcp", "203.0.113.1", 443, "everything"),  // /0 port 443
+            ("tcp", "203.0.113.1", 444, null),          // nothing matches
+            ("udp", "192.0.2.7", 80, null),             // wrong protocol
+            ("udp", "198.51.100.1", 53, "dns"),         // equal prefix: specific port wins
+            ("udp", "198.51.100.1", 5353, "proxy"),
+            ("udp", "198.51.100.2", 53, null),
+            ("tcp", "2001:db8::7", 80, "host6"),        // /128 any beats /64 port 80
+            ("tcp", "2001:db8::8", 80, "web6"),
+            ("tcp", "2001:db8::8", 81, "any6"),
+            ("tcp", "2001:db8:0:1::8", 80, "any6"),
+            ("tcp", "2001:db9::1", 80, null),
+            ("udp", "2001:db8:1::1", 9, "proxy6"),
+            ("udp", "2001:db8:1::2", 9, null),
+        ];
+        foreach (var (protocol, address, port, label) in cases)
+        {
+            var expected = BindingTable.Lookup(harness.Bindings, ProtocolNames.ParseProtocol(protocol), IPAddress.Parse(address), port);
+            Assert.Equal(label, expected?.Label);
+            var result = harness.Run(ProtocolNames.ParseProtocol(protocol), address, port);
+            Assert.Equal(SkAction.Pass, result.Verdict);
+            Assert.True(ExpectedCookie(sockets, expected) == result.SelectedSocketCookie,
+                $"{protocol} {address}:{port} should go to {label ?? "(no binding)"}; shape {harness.Shape}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(InlineLimits))]
+    public void AgreesWithTheReferenceOnRandomBindings(int inlineLimit)
+    {
+        var random = new Random(20261125 + inlineLimit);
+        using var netns = new TestNetNs();
+        using var harness = new DispatcherHarness();
+        var labels = new[] { "a", "b", "c", "d", "e" };
+        var bindings = new Dictionary<BindingMatch, Binding>();
+        while (bindings.Count < 60)
+        {
+            var v4 = random.Next(2) == 0;
+            var length = v4 ? random.Next(8, 33) : random.Next(16, 129);
+            var bytes = new byte[v4 ? 4 : 16];
+            random.NextBytes(bytes);
+            bytes[0] = v4 ? (byte)192 : (byte)0x20;
+            var prefix = new IPNetwork(Binding.Masked(new IPAddress(bytes), Math.Max(length, 8))!, Math.Max(length, 8));
+            var port = (ushort)(random.Next(3) == 0 ? 0 : random.Next(1, 4));
+            var binding = Binding.Create(labels[random.Next(labels.Length)], random.Next(2) == 0 ? Protocol.Tcp : Protocol.Udp, prefix, port);
+            bindings.TryAdd(binding.Match, binding);
+        }
+        harness.Bind([.. bindings.Values]);
+        var sockets = RegisterEverySocket(netns, harness);
+        harness.Load(inlineLimit);
+
+        for (var i = 0; i < 400; i++)
+        {
+            // Aim inside a random binding's prefix most of the time, so that overlaps are exercised.
+            var target = harness.Bindings[random.Next(harness.Bindings.Count)];
+            var bytes = target.Prefix.BaseAddress.GetAddressBytes();
+            for (var bit = target.Prefix.PrefixLength; bit < bytes.Length * 8; bit++)
+                if (random.Next(2) == 0)
+                    bytes[bit / 8] ^= (byte)(0x80 >> (bit % 8));
+            if (random.Next(5) == 0)
+                bytes[^1] ^= (byte)random.Next(256);
+            var address = new IPAddress(bytes);
+            var port = (ushort)random.Next(1, 5);
+            var protocol = random.Next(2) == 0 ? Protocol.Tcp : Protocol.Udp;
+            var expected = BindingTable.Lookup(harness.Bindings, protocol, address, port);
+            var result = harness.Run(protocol, address.ToString(), port);
+            Assert.True(ExpectedCookie(sockets, expected) == result.SelectedSocketCookie,
+                $"{protocol} {address}:{port} should go to {expected?.ToString() ?? "(no binding)"}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(InlineLimits))]
+    public void BindingWithoutSocketDropsUnlessItFallsThrough(int inlineLimit)
+    {
+        using var harness = new DispatcherHarness();
+        harness.Bind(Binding.Parse("web", "tcp", "192.0.2.0/24", "80"), Binding.Parse("open", "tcp", "192.0.2.0/24", "81"));
+        harness.SetFallThrough("open", Family.IPv4, Protocol.Tcp);
+        harness.Load(inlineLimit);
+
+        Assert.Equal(SkAction.Drop, harness.Run(Protocol.Tcp, "192.0.2.1", 80).Verdict);
+        Assert.Equal(SkAction.Pass, harness.Run(Protocol.Tcp, "192.0.2.1", 81).Verdict);
+        Assert.Equal(SkAction.Pass, harness.Run(Protocol.Tcp, "192.0.2.1", 82).Verdict);
+        var web = harness.Counters("web", Family.IPv4, Protocol.Tcp);
+        Assert.Equal((1ul, 1ul, 0ul), (web.Lookups, web.Misses, web.Errors));
+        var open = harness.Counters("open", Family.IPv4, Protocol.Tcp);
+        Assert.Equal((1ul, 1ul, 0ul), (open.Lookups, open.Misses, open.Errors));
+    }
+
+    [Theory]
+    [MemberData(nameof(InlineLimits))]
+    public void SocketOfTheWrongKindCountsAnErrorAndDrops(int inlineLimit)
+    {
+        using var netns = new TestNetNs();
+        using var harness = new DispatcherHarness();
+        harness.Bind(Binding.Parse("web", "tcp", "192.0.2.0/24", "80"));
+        using var udp = netns.BindUdp(new IPEndPoint(IPAddress.Loopback, 9000));
+        harness.Register("web", Family.IPv4, Protocol.Tcp, udp); // a UDP socket behind a TCP destination
+        harness.Load(inlineLimit);
+
+        var result = harness.Run(Protocol.Tcp, "192.0.2.1", 80);
+
+        Assert.Equal(SkAction.Drop, result.Verdict);
+        var counters = harness.Counters("web", Family.IPv4, Protocol.Tcp);
+        Assert.Equal((1ul, 0ul, 1ul), (counters.Lookups, counters.Misses, counters.Errors));
+    }
+
+    [Fact]
+    public void HashedClassesUpdateTheirTableInPlace()
+    {
+        using var netns = new TestNetNs();
+        using var harness = new DispatcherHarness();
+        var bindings = Enumerable.Range(0, 40).Select(i => Binding.Parse("a", "tcp", $"192.0.2.{i}", "80"))
+            .Concat(Enumerable.Range(0, 40).Select(i => Binding.Parse("b", "udp", $"2001:db8::{i:x}", "0"))).ToArray();
+        harness.Bind(bindings);
+        var sockets = RegisterEverySocket(netns, harness);
+        using var udp4 = netns.BindUdp(new IPEndPoint(IPAddress.Loopback, 9999));
+        harness.Register("c", Family.IPv4, Protocol.Udp, udp4);
+        harness.Load(inlineLimit: 0);
+        var cookieA = sockets[("a", Family.IPv4, Protocol.Tcp)].Cookie;
+        var cookieB = sockets[("b", Family.IPv6, Protocol.Udp)].Cookie;
+
+        // Removing leaves a tombstone: the key is gone, and keys probed past it are still found.
+        Assert.True(harness.UpdateInPlace([bindings[3], bindings[45]], [], inlineLimit: 0));
+        Assert.Equal(SkAction.Pass, harness.Run(Protocol.Tcp, "192.0.2.3", 80).Verdict);
+        Assert.Equal(0ul, harness.Run(Protocol.Tcp, "192.0.2.3", 80).SelectedSocketCookie);
+        Assert.Equal(0ul, harness.Run(Protocol.Udp, "2001:db8::5", 7).SelectedSocketCookie);
+        foreach (var binding in bindings.Except([bindings[3], bindings[45]]))
+        {
+            var address = binding.Prefix.BaseAddress.ToString();
+            var expected = binding.Label == "a" ? cookieA : cookieB;
+            Assert.Equal(expected, harness.Run(binding.Protocol, address, binding.Port == 0 ? (ushort)7 : binding.Port).SelectedSocketCookie);
+        }
+
+        // Adding a key in the same shape goes into the live table, and the same program sees it.
+        Assert.True(harness.UpdateInPlace([], [Binding.Parse("a", "tcp", "192.0.2.3", "80"), Binding.Parse("a", "tcp", "192.0.2.200", "80")], inlineLimit: 0));
+        Assert.Equal(cookieA, harness.Run(Protocol.Tcp, "192.0.2.200", 80).SelectedSocketCookie);
+        Assert.Equal(cookieA, harness.Run(Protocol.Tcp, "192.0.2.3", 80).SelectedSocketCookie);
+
+        // A new class changes the shape: the program must be regenerated.
+        Assert.False(harness.UpdateInPlace([], [Binding.Parse("c", "udp", "192.0.2.0/24", "53")], inlineLimit: 0));
+        harness.Load(inlineLimit: 0);
+        Assert.NotEqual(0ul, harness.Run(Protocol.Udp, "192.0.2.9", 53).SelectedSocketCookie);
+    }
+
+    [Fact]
+    public void EmptyShapePassesEverything()
+    {
+        using var harness = new DispatcherHarness();
+        harness.Load();
+        Assert.Equal(SkAction.Pass, harness.Run(Protocol.Tcp, "192.0.2.1", 80).Verdict);
+    }
+
+    [Theory]
+    [MemberData(nameof(InlineLimits))]
+    public void SteersRealTrafficForTheSeedUseCases(int inlineLimit)
+    {
+        using var netns = new TestNetNs();
+        netns.AddLocalRoute("192.0.2.0/24");
+        netns.AddLocalRoute("198.51.100.1/32");
+        using var harness = new DispatcherHarness();
+        harness.Bind(Binding.Parse("web", "tcp", "192.0.2.0/24", "80"), Binding.Parse("proxy", "tcp", "198.51.100.1", "0"),
+            Binding.Parse("proxy", "udp", "198.51.100.1", "0"));
+        using var web = netns.Listen(new IPEndPoint(IPAddress.Loopback, 8080));
+        using var proxy = netns.Listen(new IPEndPoint(IPAddress.Loopback, 8081));
+        using var proxyUdp = netns.BindUdp(new IPEndPoint(IPAddress.Loopback, 8081));
+        harness.Register("web", Family.IPv4, Protocol.Tcp, web);
+        harness.Register("proxy", Family.IPv4, Protocol.Tcp, proxy);
+        harness.Register("proxy", Family.IPv4, Protocol.Udp, proxyUdp);
+        using var link = NetNsLink.Attach(harness.Load(inlineLimit), netns.Namespace);
+
+        Assert.Equal(0, Traffic.ConnectAndFindAcceptor(netns, IPEndPoint.Parse("192.0.2.1:80"), web, proxy));
+        Assert.Equal(0, Traffic.ConnectAndFindAcceptor(netns, IPEndPoint.Parse("192.0.2.200:80"), web, proxy));
+        Assert.Equal(1, Traffic.ConnectAndFindAcceptor(netns, IPEndPoint.Parse("198.51.100.1:22"), web, proxy));
+        Assert.Equal(1, Traffic.ConnectAndFindAcceptor(netns, IPEndPoint.Parse("198.51.100.1:65535"), web, proxy));
+        Assert.Equal(0, Traffic.SendAndFindReceiver(netns, IPEndPoint.Parse("198.51.100.1:5353"), proxyUdp));
+        Assert.Equal(2ul, harness.Counters("web", Family.IPv4, Protocol.Tcp).Lookups);
+        Assert.Equal(2ul, harness.Counters("proxy", Family.IPv4, Protocol.Tcp).Lookups);
+    }
+
+    /// <summary>Registers one socket per label and class that the bindings use; returns their cookies.</summary>
+    private static Dictionary<(string, Family, Protocol), (Socket Socket, ulong Cookie)> RegisterEverySocket(TestNetNs netns, DispatcherHarness harness)
+    {
+        var sockets = new Dictionary<(string, Family, Protocol), (Socket, ulong)>();
+        var port = 10000;
+        foreach (var binding in harness.Bindings)
+        {
+            var key = (binding.Label, binding.Family, binding.Protocol);
+            if (sockets.ContainsKey(key))
+                continue;
+            var local = new IPEndPoint(binding.Family == Family.IPv4 ? IPAddress.Loopback : IPAddress.IPv6Loopback, port++);
+            var socket = binding.Protocol == Protocol.Tcp ? netns.Listen(local) : netns.BindUdp(local);
+            harness.Register(binding.Label, binding.Family, binding.Protocol, socket);
+            sockets[key] = (socket, harness.Map(DispatcherLayout.Sockets).LookupSocketCookie(BitConverter.GetBytes(harness.Id(binding.Label, binding.Family, binding.Protocol)))!.Value);
+        }
+        return sockets;
+    }
+
+    private static ulong ExpectedCookie(Dictionary<(string, Family, Protocol), (Socket Socket, ulong Cookie)> sockets, Binding? binding) =>
+        binding is null ? 0 : sockets[(binding.Label, binding.Family, binding.Protocol)].Cookie;
+}
