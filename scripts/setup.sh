@@ -8,6 +8,8 @@ command -v nsenter >/dev/null || need+=(util-linux)
 command -v gcc >/dev/null || need+=(gcc)
 [ -f /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
 command -v python3 >/dev/null || need+=(python3)
+# The test that checks the sample's systemd units runs systemd-analyze verify (PID 1 need not be systemd).
+command -v systemd-analyze >/dev/null || need+=(systemd)
 # Only the test that checks the committed BPF objects against their C sources uses clang.
 command -v clang-14 >/dev/null || need+=(clang-14)
 if [ ${#need[@]} -gt 0 ]; then

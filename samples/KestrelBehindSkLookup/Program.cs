@@ -4,8 +4,11 @@
 //   sudo sklookup load && sudo sklookup bind web tcp 192.0.2.0/24 80
 //   sudo dotnet run        (registering a socket needs CAP_BPF and CAP_NET_ADMIN, or root)
 //
-// Under systemd with a socket unit (see README.md), it serves and registers the activated socket instead.
+// Under systemd with a socket unit (see systemd/), it serves and registers the activated socket instead.
+// /metrics (OpenTelemetry's Prometheus exporter) and /healthz are on 127.0.0.1:9100, not on the steered listener.
 using System.Net;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
 using SkLookup.Bpf;
 using SkLookup.Hosting;
 
@@ -14,6 +17,7 @@ builder.Host.UseSystemd();
 
 var label = builder.Configuration["SkLookup:Label"] ?? "web";
 var listen = IPEndPoint.Parse(builder.Configuration["SkLookup:Listen"] ?? "127.0.0.1:8080");
+var management = IPEndPoint.Parse(builder.Configuration["Management:Listen"] ?? "127.0.0.1:9100");
 var activated = Environment.GetEnvironmentVariable(SystemdSockets.ListenPidVariable) == $"{Environment.ProcessId}";
 
 builder.Services.AddSkLookup(options =>
@@ -22,15 +26,21 @@ builder.Services.AddSkLookup(options =>
     if (activated)
         options.RegisterSystemdSockets(name => name == label ? label : null); // FileDescriptorName= in the socket unit
 });
+builder.Services.AddHealthChecks().AddSkLookup();
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SkLookupMetrics.MeterName).AddPrometheusExporter());
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     if (activated)
         kestrel.UseSystemd(); // Kestrel serves the descriptors systemd passed.
     else
         kestrel.ListenSkLookup(label, listen);
+    kestrel.Listen(management);
 });
 
 var app = builder.Build();
 // For a steered connection, context.Connection.LocalIpAddress is the listener's address; the kernel knows the one the client dialled.
 app.MapGet("/", (HttpContext context) => $"Hello! You dialled {SteeredAddress.Of(context)}.\n");
+app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{management.Port}");
+app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = SkLookupHealthChecksBuilderExtensions.WriteStatusAndDescriptions })
+    .RequireHost($"*:{management.Port}");
 app.Run();

@@ -29,7 +29,7 @@ public static class KestrelServerOptionsExtensions
         ArgumentNullException.ThrowIfNull(bindEndPoint);
         if (dualStack && bindEndPoint.AddressFamily != AddressFamily.InterNetworkV6)
             throw new ArgumentException($"dual-stack needs an IPv6 end point, not {bindEndPoint}", nameof(dualStack));
-        return options.ListenSkLookup(label, () => ListenSocket.Create(bindEndPoint, reusePort, dualStack), configure, dualStack);
+        return options.ListenSkLookup(label, () => ListenSocket.Create(bindEndPoint, reusePort, dualStack), configure, dualStack, bindEndPoint);
     }
 
     /// <summary>
@@ -44,7 +44,11 @@ public static class KestrelServerOptionsExtensions
     /// <param name="configure">Configures the listener, e.g. its protocols or HTTPS.</param>
     /// <param name="dualStack">The socket is IPv6 without IPV6_V6ONLY and serves the label's IPv4 traffic too.</param>
     public static KestrelServerOptions ListenSkLookup(this KestrelServerOptions options, string label, Func<Socket> socketFactory,
-        Action<ListenOptions>? configure = null, bool dualStack = false)
+        Action<ListenOptions>? configure = null, bool dualStack = false) =>
+        options.ListenSkLookup(label, socketFactory, configure, dualStack, bindEndPoint: null);
+
+    private static KestrelServerOptions ListenSkLookup(this KestrelServerOptions options, string label, Func<Socket> socketFactory,
+        Action<ListenOptions>? configure, bool dualStack, IPEndPoint? bindEndPoint)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(socketFactory);
@@ -54,7 +58,24 @@ public static class KestrelServerOptionsExtensions
             ?? throw new InvalidOperationException($"ListenSkLookup(\"{label}\") needs the sk_lookup hosted service: call services.AddSkLookup() when configuring the app's services");
         var netns = services.GetRequiredService<IOptions<SkLookupOptions>>().Value.Namespace;
         // A socket belongs to the namespace of the thread that creates it, and the kernel steers only to sockets of the dispatcher's namespace.
-        var socket = netns is null ? socketFactory() : netns.Run(socketFactory);
+        Socket socket;
+        try
+        {
+            socket = netns is null ? socketFactory() : netns.Run(socketFactory);
+        }
+        catch (SocketException exception)
+        {
+            // Kestrel is being configured, so a throw here would crash the app's Build() or Run() with a stack
+            // trace. The hosted service reports it as one line at start and stops the host; until then Kestrel
+            // gets a stand-in on a free loopback port, lest it fall back to its default address.
+            listenSockets.Fail(StartFailure.Bind($"'{label}' (ListenSkLookup)", bindEndPoint, exception));
+            var loopback = new IPEndPoint(bindEndPoint?.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, 0);
+            Socket CreateStandIn() => ListenSocket.Create(loopback, reusePort: false, dualStack: false);
+            var standIn = netns is null ? CreateStandIn() : netns.Run(CreateStandIn);
+            listenSockets.Own(standIn);
+            options.ListenHandle((ulong)standIn.Handle, configure ?? (_ => { }));
+            return options;
+        }
         if (socket is null)
             throw new InvalidOperationException($"ListenSkLookup(\"{label}\"): the socket factory returned null: return a bound, listening TCP socket");
         listenSockets.Add(label, socket, dualStack);

@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Warning, "sk_lookup: could not unregister the sockets at stop")]
     public static partial void UnregisterFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Critical, "{Message}")]
+    public static partial void StartFailed(ILogger logger, string message);
 }

@@ -11,17 +11,65 @@ namespace SkLookup.Hosting;
 /// asked) unregisters them when it stops. It holds the dispatcher's writer lock only while it writes,
 /// so <c>sklookup</c> commands and other instances keep working while the app runs.
 /// </summary>
+/// <remarks>
+/// It works in <see cref="StartingAsync"/>, before any hosted service starts (Kestrel among them). A
+/// failure it can explain is logged as one line, sets the process exit code, and stops the host once it
+/// has started: an exception from a hosted service would make the host log its stack trace and the
+/// app's <c>Run()</c> crash, and stopping the host earlier makes Kestrel's start throw.
+/// </remarks>
 internal sealed class SkLookupHostedService(
     IOptions<SkLookupOptions> options,
     ListenSockets listenSockets,
     IServiceProvider services,
-    ILogger<SkLookupHostedService> logger) : IHostedService
+    IHostApplicationLifetime lifetime,
+    SkLookupState state,
+    SkLookupMetrics metrics,
+    ILogger<SkLookupHostedService> logger) : IHostedLifecycleService
 {
     /// <summary>The destinations this instance filled, with the cookie of the socket it put there.</summary>
     private readonly List<(string Label, Family Family, Protocol Protocol, ulong? Cookie)> _registered = [];
+    private StartFailure? _failure;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken)
     {
+        // Taken so the container creates the instruments with the host, not at the first scrape.
+        _ = metrics;
+        try
+        {
+            Start();
+        }
+        catch (Exception exception) when (StartFailure.From(exception) is { } failure)
+        {
+            if (!options.Value.StopHostOnStartFailure)
+                throw failure.InnerException ?? failure;
+            _failure = failure;
+            state.Failure = failure;
+            Log.StartFailed(logger, failure.Message);
+            if (Environment.ExitCode == 0)
+                Environment.ExitCode = failure.ExitCode;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        // Every service has started by now, so stopping cannot fail anyone's start (Kestrel's throws on a cancelled token).
+        if (_failure is not null)
+            lifetime.StopApplication();
+        return Task.CompletedTask;
+    }
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void Start()
+    {
+        // A listener that ListenSkLookup could not create (its address is in use, say) failed when Kestrel was configured.
+        if (listenSockets.Failure is { } listenFailure)
+            throw listenFailure;
         var settings = options.Value;
         var pending = new List<PendingSocket>();
         foreach (var registration in settings.Registrations)
@@ -48,13 +96,14 @@ internal sealed class SkLookupHostedService(
                 // An app that only takes systemd's sockets may well run without them, e.g. on a developer's machine.
                 if (labelOf is null)
                     Log.NothingToRegister(logger);
-                return Task.CompletedTask;
+                return;
             }
             // Dual-stack sockets go first, so that an IPv4 socket of the same label takes the label's IPv4 traffic from them.
             var ordered = pending.Where(p => p.DualStack).Concat(pending.Where(p => !p.DualStack)).ToList();
-            using var dispatcher = OpenDispatcher(settings);
+            using var dispatcher = DispatcherAccess.Open(settings, write: true);
             foreach (var socket in ordered)
                 Register(dispatcher, socket);
+            state.AddLabels(ordered.Select(socket => socket.Label));
             WarnAboutUnboundLabels(dispatcher, ordered);
         }
         finally
@@ -67,7 +116,6 @@ internal sealed class SkLookupHostedService(
                     socket.Handle.Release();
             }
         }
-        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
@@ -77,7 +125,7 @@ internal sealed class SkLookupHostedService(
             return Task.CompletedTask;
         try
         {
-            using var dispatcher = OpenDispatcher(settings);
+            using var dispatcher = DispatcherAccess.Open(settings, write: true);
             var current = dispatcher.Destinations();
             foreach (var (label, family, protocol, cookie) in _registered)
             {
@@ -123,32 +171,6 @@ internal sealed class SkLookupHostedService(
         {
             if (!bound.Contains(socket.Label) && warned.Add(socket.Label))
                 Log.NoBindings(logger, socket.Label);
-        }
-    }
-
-    /// <summary>Opens the dispatcher for writing, turning "not there" into what to do about it.</summary>
-    private static Dispatcher OpenDispatcher(SkLookupOptions settings)
-    {
-        var netns = settings.Namespace;
-        var opened = netns is null ? NetworkNamespace.Current() : null;
-        try
-        {
-            return Dispatcher.Open(netns ?? opened!, settings.BpfFsPath, write: true, settings.LockTimeout);
-        }
-        catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)
-        {
-            throw new SteeringException(SteeringError.NotLoaded,
-                $"sk_lookup steering is not loaded in network namespace {(netns ?? opened!).Inode} on bpffs {settings.BpfFsPath}, so the app's sockets cannot be registered: " +
-                $"run 'sklookup load' (with --bpffs {settings.BpfFsPath} if it is not the default) before starting the app, or set SkLookupOptions.BpfFsPath to where it was loaded", exception);
-        }
-        catch (SteeringException exception) when (exception.Error == SteeringError.BpfFsMissing)
-        {
-            throw new SteeringException(SteeringError.BpfFsMissing,
-                $"sk_lookup: {settings.BpfFsPath} is not a bpffs mount ({exception.Message}): mount bpffs there, or set SkLookupOptions.BpfFsPath to the mount 'sklookup load' used", exception);
-        }
-        finally
-        {
-            opened?.Dispose();
         }
     }
 

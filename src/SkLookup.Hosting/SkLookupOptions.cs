@@ -35,6 +35,17 @@ public sealed class SkLookupOptions
     /// </summary>
     public bool UnregisterOnStop { get; set; }
 
+    /// <summary>
+    /// What happens when the sockets cannot be registered at start (the dispatcher is not loaded, a socket's
+    /// address is in use, ...). True (the default): the service logs one critical line saying what failed,
+    /// why and what to do, sets <see cref="Environment.ExitCode"/> (the <c>sklookup</c> tool's codes: 3 not
+    /// loaded, 2 a bad setting or bpffs path, 6 permission denied, 8 an address in use, 1 anything else),
+    /// and stops the host as soon as it has started, so <c>app.Run()</c> returns without a stack trace.
+    /// False: the host's start throws the exception (a <see cref="SteeringException"/> or a
+    /// <see cref="System.Net.Sockets.SocketException"/>), for apps that handle it themselves.
+    /// </summary>
+    public bool StopHostOnStartFailure { get; set; } = true;
+
     /// <summary>The sockets to register, in the order given.</summary>
     internal IReadOnlyList<SocketRegistration> Registrations => _registrations;
 

@@ -1,6 +1,10 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace SkLookup.Hosting;
 
@@ -29,7 +33,39 @@ public static class SkLookupServiceCollectionExtensions
         if (configure is not null)
             builder.Configure(configure);
         services.TryAddSingleton<ListenSockets>();
+        services.TryAddSingleton<SkLookupState>();
+        services.AddMetrics();
+        services.TryAddSingleton(provider => new SkLookupMetrics(provider.GetRequiredService<IMeterFactory>(), provider.GetRequiredService<IOptions<SkLookupOptions>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SkLookupHostedService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Adds a <see cref="SteeredUdpSocket"/> bound to <paramref name="bindEndPoint"/> (in
+    /// <see cref="SkLookupOptions.Namespace"/> when one is set) and registered under <paramref name="label"/>
+    /// at start. Resolve it as a keyed service: <c>GetRequiredKeyedService&lt;SteeredUdpSocket&gt;(label)</c>, or
+    /// <c>GetKeyedServices&lt;SteeredUdpSocket&gt;(label)</c> when the label has several (one per family, say).
+    /// The container closes it. If the address is in use, the host stops at start with one line saying so;
+    /// a service that uses the socket should therefore start its work once the host has started (see the
+    /// UdpEcho sample).
+    /// </summary>
+    /// <param name="services">The app's services.</param>
+    /// <param name="label">The label whose bindings send traffic here.</param>
+    /// <param name="bindEndPoint">Any free address will do, e.g. 127.0.0.1:5353 or [::1]:5353: the bindings decide which traffic reaches it.</param>
+    /// <param name="dualStack">For [::]: clears IPV6_V6ONLY and serves the label's IPv4 traffic too.</param>
+    /// <param name="reusePort">Sets SO_REUSEPORT before binding, so that several processes can share the address.</param>
+    public static IServiceCollection AddSteeredUdpSocket(this IServiceCollection services, string label, IPEndPoint bindEndPoint,
+        bool dualStack = false, bool reusePort = false)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(bindEndPoint);
+        Label.Validate(label);
+        if (dualStack && bindEndPoint.AddressFamily != AddressFamily.InterNetworkV6)
+            throw new ArgumentException($"dual-stack needs an IPv6 end point, not {bindEndPoint}", nameof(dualStack));
+        services.AddSkLookup();
+        var slot = new SteeredUdpSocketSlot(label, bindEndPoint, dualStack, reusePort);
+        services.AddKeyedSingleton(label, (provider, _) => slot.Get(provider));
+        services.Configure<SkLookupOptions>(options => options.Register(label, provider => slot.Get(provider).Socket, dualStack));
         return services;
     }
 }

@@ -17,39 +17,53 @@ namespace SkLookup.Hosting;
 /// </remarks>
 public static class SteeredAddress
 {
-    /// <summary>The local address and port of <paramref name="socket"/> as the kernel reports it; an IPv4-mapped IPv6 address comes back as IPv4.</summary>
-    /// <exception cref="SocketException">getsockname failed, e.g. because the socket is closed.</exception>
-    public static IPEndPoint Of(Socket socket)
+    /// <summary>
+    /// The local address and port of <paramref name="socket"/> as the kernel reports it (an IPv4-mapped IPv6
+    /// address comes back as IPv4), or null when there is none to report: the socket is closed (Kestrel
+    /// closes a connection's socket once the client has gone), or it is not an IPv4 or IPv6 socket. It never throws.
+    /// </summary>
+    public static IPEndPoint? Of(Socket socket)
     {
         ArgumentNullException.ThrowIfNull(socket);
         try
         {
             return Unmapped(SocketHandles.LocalEndPoint(socket));
         }
-        catch (BpfException exception)
+        catch (ObjectDisposedException)
         {
-            throw new SocketException(exception.Errno);
+            return null; // Closed, and its descriptor number possibly reused: nothing to ask the kernel.
+        }
+        catch (BpfException)
+        {
+            return null; // getsockname refused, e.g. EBADF for a descriptor closed under the Socket.
         }
     }
 
     /// <summary>
-    /// The address the client of <paramref name="context"/> dialled, or null when the connection is not a
-    /// socket of Kestrel's socket transport (another transport, or a test server).
+    /// The address the client of <paramref name="context"/> dialled, or null when the connection is gone
+    /// (the client closed it, and Kestrel closed its socket) or is not a socket of Kestrel's socket
+    /// transport (another transport, or a test server). It never throws.
     /// </summary>
     public static IPEndPoint? Of(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket ? Of(socket) : null;
+        try
+        {
+            return context.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket ? Of(socket) : null;
+        }
+        catch (ObjectDisposedException)
+        {
+            return null; // The connection's features went with it.
+        }
     }
 
     /// <summary>An endpoint that getsockname returned, with an IPv4-mapped IPv6 address as IPv4.</summary>
-    private static IPEndPoint Unmapped(IPEndPoint? endPoint) => endPoint switch
+    private static IPEndPoint? Unmapped(IPEndPoint? endPoint) => endPoint switch
     {
-        null => throw new SocketException((int)SocketError.AddressFamilyNotSupported),
         { Address.IsIPv4MappedToIPv6: true } => new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port),
         _ => endPoint,
     };
 
-    /// <summary>Reads a <c>sockaddr_in</c> or <c>sockaddr_in6</c> with the core's parser (<see cref="SocketAddressParser"/>), unmapping IPv4.</summary>
-    internal static IPEndPoint Parse(ReadOnlySpan<byte> address) => Unmapped(SocketAddressParser.Parse(address));
+    /// <summary>Reads a <c>sockaddr_in</c> or <c>sockaddr_in6</c> with the core's parser (<see cref="SocketAddressParser"/>), unmapping IPv4; null for another family.</summary>
+    internal static IPEndPoint? Parse(ReadOnlySpan<byte> address) => Unmapped(SocketAddressParser.Parse(address));
 }

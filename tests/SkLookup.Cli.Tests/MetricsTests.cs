@@ -31,7 +31,7 @@ public sealed class MetricsTests : IDisposable
         Assert.Contains("sklookup_misses_total{label=\"we\\\"b\",family=\"ipv4\",protocol=\"tcp\"} 1\n", text);
         Assert.Contains("sklookup_errors_total{label=\"we\\\"b\",family=\"ipv4\",protocol=\"tcp\"} 2\n", text);
         Assert.Contains("sklookup_socket_registered{label=\"proxy\",family=\"ipv6\",protocol=\"udp\"} 0\n", text);
-        Assert.Contains("sklookup_bindings{label=\"we\\\"b\",protocol=\"tcp\"} 2\n", text);
+        Assert.Contains("sklookup_bindings{label=\"we\\\"b\",family=\"ipv4\",protocol=\"tcp\"} 2\n", text);
         Assert.Contains("sklookup_dispatcher_loaded 1\n", text);
         Assert.EndsWith("\n", text);
     }

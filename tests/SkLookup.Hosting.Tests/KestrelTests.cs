@@ -39,6 +39,52 @@ public sealed class KestrelTests
     }
 
     [Fact]
+    public async Task SteeredAddressIsNullOnceTheClientHasGoneAndNeverThrows()
+    {
+        using var scenario = new HostScenario();
+        scenario.Bind("web", "tcp", "192.0.2.0/24", "80");
+        var seen = new TaskCompletionSource<(IPEndPoint? WhileOpen, IPEndPoint? AfterClose, bool SocketClosed)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        scenario.UseLogs(builder.Logging);
+        builder.Services.AddSkLookup(scenario.Target);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenSkLookup("web", new IPEndPoint(IPAddress.Loopback, 8080)));
+        await using var app = builder.Build();
+        app.MapGet("/slow", async (HttpContext context) =>
+        {
+            var whileOpen = SteeredAddress.Of(context);
+            asked.TrySetResult();
+            var socket = context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()!.Socket;
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            // Kestrel closes the connection's socket soon after the client has gone.
+            for (var i = 0; i < 100 && !socket.SafeHandle.IsClosed; i++)
+                await Task.Delay(50);
+            seen.TrySetResult((whileOpen, SteeredAddress.Of(context), socket.SafeHandle.IsClosed));
+        });
+        await app.StartAsync();
+
+        using (var client = scenario.NetNs.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            client.Connect(IPEndPoint.Parse("192.0.2.7:80"));
+            client.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+            await asked.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            client.LingerState = new LingerOption(true, 0); // A reset: the client is gone at once.
+        }
+        var (whileOpen, afterClose, socketClosed) = await seen.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(IPEndPoint.Parse("192.0.2.7:80"), whileOpen);
+        Assert.True(socketClosed, "Kestrel kept the socket open, so the test proved nothing");
+        Assert.Null(afterClose);
+        await app.StopAsync();
+    }
+
+    [Fact]
     public async Task DualStackListenerServesBothFamilies()
     {
         using var scenario = new HostScenario();
@@ -126,27 +172,5 @@ public sealed class KestrelTests
         return app;
     }
 
-    /// <summary>An HttpClient whose connections start inside the namespace, where the steered addresses are routed.</summary>
-    private static HttpClient ClientIn(TestNetNs netns) => new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        ConnectCallback = async (context, cancellationToken) =>
-        {
-            var address = IPAddress.Parse(context.DnsEndPoint.Host.Trim('[', ']'));
-            var socket = netns.Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
-    })
-    {
-        Timeout = Traffic.Timeout,
-    };
+    private static HttpClient ClientIn(TestNetNs netns) => NetNsHttp.Client(netns);
 }

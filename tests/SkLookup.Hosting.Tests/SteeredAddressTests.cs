@@ -34,17 +34,17 @@ public sealed class SteeredAddressTests
     public void RefusesOtherFamilies()
     {
         byte[] sockaddrUn = [1, 0, (byte)'/', 0];
-        Assert.Equal(SocketError.AddressFamilyNotSupported, Assert.Throws<SocketException>(() => SteeredAddress.Parse(sockaddrUn)).SocketErrorCode);
+        Assert.Null(SteeredAddress.Parse(sockaddrUn));
     }
 
     [Fact]
-    public void ReadsABoundSocketAndRefusesAClosedOne()
+    public void ReadsABoundSocketAndSaysNullForAClosedOne()
     {
         // Nothing steers in this namespace, so the kernel reports the bound address.
         using var netns = new TestNetNs();
         var socket = netns.BindUdp(new IPEndPoint(IPAddress.Loopback, 5353));
         Assert.Equal(socket.LocalEndPoint, SteeredAddress.Of(socket));
         socket.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => SteeredAddress.Of(socket));
+        Assert.Null(SteeredAddress.Of(socket));
     }
 }

@@ -21,7 +21,7 @@ internal static class MetricsCommand
         command.HelpFooter("""
             The server listens in the namespace sklookup runs in; --netns chooses whose counters it serves.
             Each scrape reads the pinned state afresh, so it reflects every command's changes.
-            Metrics: sklookup_dispatcher_loaded, sklookup_bindings{label,protocol},
+            Metrics: sklookup_dispatcher_loaded, sklookup_bindings{label,family,protocol},
                      sklookup_lookups_total / sklookup_misses_total / sklookup_errors_total{label,family,protocol},
                      sklookup_socket_registered{label,family,protocol}
             Example: sklookup metrics --listen 127.0.0.1:9090    (then: curl http://127.0.0.1:9090/metrics)

@@ -108,10 +108,12 @@ internal static class SocketCommands
                 if (found.Count == 0)
                     throw new CliException(ExitCode.NotFound,
                         $"process {processId} has no {(wantedProtocol == Protocol.Tcp ? "listening TCP" : "unconnected UDP")} socket bound to {endPoint}; list its sockets with 'ss -lntup -p' in its namespace");
-                // Several matches are members of one reuseport group: the kernel spreads traffic over the
-                // group from any member, so registering the first is enough.
-                var chosen = found[0];
                 using var dispatcher = context.OpenDispatcher(write: true);
+                // A process may hold sockets at the same address in several namespaces: take one in the
+                // dispatcher's. Several matches there are members of one reuseport group, and the kernel
+                // spreads traffic over the group from any member, so registering the first is enough. With
+                // none there, the first match gives RegisterSocket's wrong-namespace error.
+                var chosen = found.FirstOrDefault(socket => socket.Description.NetNsInode == dispatcher.NetworkNamespaceInode) ?? found[0];
                 var status = dispatcher.RegisterSocket(name, chosen.Handle, context.Get(dualStack));
                 context.Write(Registered(status, chosen.Description, processId, chosen.Fd), output =>
                     output.WriteLine($"registered fd {chosen.Fd} of process {processId} ({chosen.Description}) for '{status.Label}' {status.Family.Name()} {status.Protocol.Name()}"));

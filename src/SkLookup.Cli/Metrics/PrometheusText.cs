@@ -18,11 +18,12 @@ internal static class PrometheusText
         var text = new StringBuilder();
         Loaded(text, 1);
 
-        Family(text, "sklookup_bindings", "gauge", "Bindings per label and protocol.");
+        // Per destination (label, family, protocol), like the other families and the SkLookup meter's sklookup.bindings.
+        Family(text, "sklookup_bindings", "gauge", "Bindings of the destination.");
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var binding in bindings)
         {
-            var key = $"label=\"{Escape(binding.Label)}\",protocol=\"{binding.Protocol.Name()}\"";
+            var key = $"label=\"{Escape(binding.Label)}\",family=\"{binding.Family.Name()}\",protocol=\"{binding.Protocol.Name()}\"";
             counts[key] = counts.TryGetValue(key, out var count) ? count + 1 : 1;
         }
         foreach (var (labels, count) in counts)
