@@ -29,13 +29,21 @@ public static class CliApp
         try
         {
             var root = BuildRootCommand();
-            var parse = root.Parse(args);
+            // No POSIX bundling: "-hxyz" would be -h (help, exit 0) instead of an error. No response files:
+            // "@/etc/shadow" would be read (as root) into arguments, and so into error messages.
+            var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false, ResponseFileTokenReplacer = null });
             json = JsonRequested(parse);
             command = CommandPath(parse.CommandResult);
             if (parse.Action is ParseErrorAction)
             {
                 var message = string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')));
                 ErrorReport.Write(error, json, command, ExitCode.Usage, message + $"; see 'sklookup {(command.Length == 0 ? "" : command + " ")}--help'");
+                return (int)ExitCode.Usage;
+            }
+            if (UnknownOption(parse) is { } unknown)
+            {
+                ErrorReport.Write(error, json, command, ExitCode.Usage,
+                    $"unknown option '{TextEscape.Escape(unknown)}'; see 'sklookup {(command.Length == 0 ? "" : command + " ")}--help' (put '--' before an argument that starts with '-')");
                 return (int)ExitCode.Usage;
             }
             var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
@@ -69,6 +77,7 @@ public static class CliApp
             new VersionOption(),
             GlobalOptions.NetNs,
             GlobalOptions.BpfFs,
+            GlobalOptions.LockTimeout,
             GlobalOptions.Json,
         };
         foreach (var command in DispatcherCommands.Create())
@@ -90,6 +99,23 @@ public static class CliApp
             {ExitCodes.Describe()}
             """);
         return root;
+    }
+
+    /// <summary>
+    /// A word that looks like an option but that the parser took as an argument's value, e.g. the
+    /// "--frob" of "status --frob", which would otherwise be read as a label. A lone "-" (stdin) is an
+    /// argument, and so is everything after "--".
+    /// </summary>
+    private static string? UnknownOption(ParseResult parse)
+    {
+        foreach (var token in parse.Tokens)
+        {
+            if (token.Type == TokenType.DoubleDash)
+                return null;
+            if (token.Type == TokenType.Argument && token.Value.Length > 1 && token.Value[0] == '-')
+                return token.Value;
+        }
+        return null;
     }
 
     private static bool JsonRequested(ParseResult parse)

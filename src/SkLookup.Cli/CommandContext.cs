@@ -21,7 +21,18 @@ internal sealed class CommandContext
         Json = parse.GetValue(GlobalOptions.Json);
         NetNsPath = parse.GetValue(GlobalOptions.NetNs);
         BpfFsPath = parse.GetValue(GlobalOptions.BpfFs) ?? BpfFileSystem.DefaultPath;
+        _lockTimeoutSeconds = parse.GetValue(GlobalOptions.LockTimeout);
     }
+
+    private readonly double? _lockTimeoutSeconds;
+
+    /// <summary>The <c>--lock-timeout</c>, or null for the library's default; out of range is a usage error.</summary>
+    public TimeSpan? LockTimeout => _lockTimeoutSeconds switch
+    {
+        null => null,
+        >= 0 and <= 3600 and var seconds => TimeSpan.FromSeconds(seconds),
+        var seconds => throw new CliException(ExitCode.Usage, $"--lock-timeout {seconds} is out of range: give 0 to 3600 seconds"),
+    };
 
     /// <summary>The parse result.</summary>
     public ParseResult Parse { get; }
@@ -88,7 +99,7 @@ internal sealed class CommandContext
     {
         var bpffs = RequireBpfFs();
         using var netns = OpenNamespace();
-        return Dispatcher.Open(netns, bpffs, write);
+        return Dispatcher.Open(netns, bpffs, write, LockTimeout);
     }
 
     /// <summary>Prints a result: <paramref name="json"/> with <c>--json</c>, else what <paramref name="text"/> writes.</summary>

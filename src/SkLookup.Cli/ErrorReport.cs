@@ -118,6 +118,7 @@ internal static class ErrorReport
         _ => "failure",
     };
 
-    private static string OneLine(string message) =>
-        message.ReplaceLineEndings(" | ").Trim();
+    /// <summary>One line with every control and format character escaped, so no message can drive the terminal.</summary>
+    internal static string OneLine(string message) =>
+        TextEscape.Sanitize(message).ReplaceLineEndings(" | ").Trim();
 }

@@ -23,6 +23,14 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
+    /// <summary>How long to wait for another command's lock on the state.</summary>
+    public static readonly Option<double?> LockTimeout = new("--lock-timeout")
+    {
+        Description = "How long to wait for another sklookup command's lock on the state, in seconds (0: do not wait). Default: 5",
+        HelpName = "SECONDS",
+        Recursive = true,
+    };
+
     /// <summary>Machine-readable output (and errors) as JSON.</summary>
     public static readonly Option<bool> Json = new("--json")
     {

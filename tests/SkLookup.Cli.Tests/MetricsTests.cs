@@ -79,6 +79,45 @@ public sealed class MetricsTests : IDisposable
     }
 
     [Fact]
+    public async Task IdleConnectionsDoNotDelayAScrapeAndConcurrentScrapesAreServed()
+    {
+        using var cancellation = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var run = new Thread(() => _sandbox.NetNs.Run(() => CliApp.Run(
+            ["metrics", "--listen", "127.0.0.1:9090", "--netns", _sandbox.NetNsPath, "--bpffs", _sandbox.BpfFs.Path],
+            output, error, cancellation.Token)));
+        run.Start();
+        var idle = new List<Socket>();
+        try
+        {
+            _sandbox.Run("load").AssertOk();
+            Assert.StartsWith("HTTP/1.1 200 OK", Scrape("/metrics")); // listening
+            // Three clients that connect and say nothing: the server gives each 5 s to send its request.
+            for (var i = 0; i < 3; i++)
+            {
+                var socket = _sandbox.NetNs.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Connect(new IPEndPoint(IPAddress.Loopback, 9090));
+                idle.Add(socket);
+            }
+
+            var scrapes = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => Scrape("/metrics"))));
+
+            Assert.All(scrapes, response => Assert.Contains("sklookup_dispatcher_loaded 1", response));
+            // They were answered while the idle clients were still being waited for (not after their deadline):
+            // the server has not closed any of them yet.
+            Assert.All(idle, socket => Assert.False(socket.Poll(0, SelectMode.SelectRead), "the server closed an idle client before the scrapes were answered"));
+        }
+        finally
+        {
+            cancellation.Cancel();
+            foreach (var socket in idle)
+                socket.Dispose();
+        }
+        Assert.True(run.Join(TimeSpan.FromSeconds(30)), "metrics did not stop when cancelled");
+    }
+
+    [Fact]
     public void ABadListenAddressIsAUsageError()
     {
         var result = _sandbox.Run("metrics", "--listen", "nowhere").AssertOneLineError(2);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Text.Json.Nodes;
+using SkLookup.Bpf;
 
 namespace SkLookup.Cli.Commands;
 
@@ -103,9 +104,16 @@ internal static class BindingCommands
     {
         var file = new Argument<string>("FILE") { Description = "A bindings file (tubular's load-bindings JSON, or ours with label options); - reads stdin" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Only print what would change" };
-        var command = new Command("apply", "Make the bindings exactly those in a file, atomically, and print the difference") { file, dryRun };
+        var readTimeout = new Option<double>("--read-timeout")
+        {
+            Description = "How long a pipe or FIFO may stay silent before apply gives up, in seconds",
+            HelpName = "SECONDS",
+            DefaultValueFactory = _ => InputFile.DefaultIdleTimeout.TotalSeconds,
+        };
+        var command = new Command("apply", "Make the bindings exactly those in a file, atomically, and print the difference") { file, dryRun, readTimeout };
         command.HelpFooter("""
-            A lookup sees the old set or the new one, never a mix. Label options in the file ("labels": {"web":
+            A lookup sees the old set or the new one, never a mix. FILE is a regular file, a FIFO or - (stdin), of
+            at most 256 MiB of strict JSON in UTF-8. Label options in the file ("labels": {"web":
             {"fallThrough": true}}) are set too; labels the file does not list keep theirs.
             File: {"bindings": [{"label": "web", "protocol": "tcp", "prefix": "192.0.2.0/24", "port": 80},
                                 {"label": "proxy", "prefix": "198.51.100.1"}]}   (no protocol: tcp and udp; no port: any)
@@ -113,17 +121,19 @@ internal static class BindingCommands
             """);
         return command.Runs("apply", context =>
         {
-            var path = context.Get(file);
-            string text;
+            var seconds = context.Get(readTimeout);
+            if (!(seconds > 0 && seconds <= 86400))
+                throw new CliException(ExitCode.Usage, $"--read-timeout {seconds} is out of range: give 0.001 to 86400 seconds");
+            byte[] bytes;
             try
             {
-                text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
+                bytes = InputFile.ReadAll(context.Get(file), InputFile.DefaultMaxBytes, TimeSpan.FromSeconds(seconds));
             }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            catch (BpfException exception)
             {
-                throw new CliException(ExitCode.Usage, $"cannot read {path}: {exception.Message}; pass a readable bindings file, or - for stdin", exception);
+                throw new CliException(ExitCode.Usage, exception.Message, exception);
             }
-            var document = BindingsFile.ParseDocument(text);
+            var document = BindingsFile.ParseDocument(bytes);
             var dry = context.Get(dryRun);
             using var dispatcher = context.OpenDispatcher(write: !dry);
             // Label options first, put back if the bindings fail: the library's apply makes it one change.

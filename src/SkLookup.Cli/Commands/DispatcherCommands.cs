@@ -20,7 +20,7 @@ internal static class DispatcherCommands
         {
             var bpffs = context.RequireBpfFs();
             using var netns = context.OpenNamespace();
-            using var dispatcher = Dispatcher.Load(netns, bpffs);
+            using var dispatcher = Dispatcher.Load(netns, bpffs, context.LockTimeout);
             context.Write(new JsonObject
             {
                 ["netns"] = dispatcher.NetworkNamespaceInode,
@@ -42,7 +42,7 @@ internal static class DispatcherCommands
         {
             var bpffs = context.RequireBpfFs();
             using var netns = context.OpenNamespace();
-            Dispatcher.Unload(netns, bpffs);
+            Dispatcher.Unload(netns, bpffs, context.LockTimeout);
             context.Write(new JsonObject { ["netns"] = netns.Inode, ["unloaded"] = true },
                 output => output.WriteLine($"dispatcher unloaded from netns {netns.Inode}"));
             return ExitCode.Ok;
@@ -56,7 +56,7 @@ internal static class DispatcherCommands
         {
             var bpffs = context.RequireBpfFs();
             using var netns = context.OpenNamespace();
-            var result = Dispatcher.Upgrade(netns, bpffs);
+            var result = Dispatcher.Upgrade(netns, bpffs, context.LockTimeout);
             context.Write(new JsonObject
             {
                 ["netns"] = netns.Inode,

@@ -42,13 +42,12 @@ internal static class ExplainCommand
 
     private static IPEndPoint ParseEndPoint(string text, string what)
     {
-        if (!IPEndPoint.TryParse(text, out var endPoint) || endPoint.Port == 0 || !HasPort(text))
-            throw new CliException(ExitCode.Usage, $"{what} '{text}' is not IP:PORT; pass e.g. 192.0.2.7:80 or [2001:db8::1]:80");
+        if (!AddressText.TryParseEndPoint(text, out var endPoint, out var reason))
+            throw new CliException(ExitCode.Usage, $"{what} '{TextEscape.Escape(text)}' is not IP:PORT ({reason}); pass e.g. 192.0.2.7:80 or [2001:db8::1]:80");
+        if (endPoint.Port == 0)
+            throw new CliException(ExitCode.Usage, $"{what} '{TextEscape.Escape(text)}' has port 0, which no packet carries; pass a port from 1 to 65535");
         return endPoint;
     }
-
-    /// <summary>IPEndPoint.TryParse accepts a bare address (port 0); an IPv6 address needs brackets to carry a port.</summary>
-    private static bool HasPort(string text) => text.StartsWith('[') ? text.Contains("]:", StringComparison.Ordinal) : text.Count(c => c == ':') == 1;
 
     private static JsonObject ToJson(Explanation explanation) => new()
     {

@@ -29,8 +29,8 @@ internal static class MetricsCommand
         return command.RunsAsync("metrics", async context =>
         {
             var text = context.Get(listen)!;
-            if (!IPEndPoint.TryParse(text, out var endPoint))
-                throw new CliException(ExitCode.Usage, $"--listen '{text}' is not ADDR:PORT; pass e.g. 127.0.0.1:9090 or [::1]:9090");
+            if (!AddressText.TryParseEndPoint(text, out var endPoint, out var reason))
+                throw new CliException(ExitCode.Usage, $"--listen '{TextEscape.Escape(text)}' is not ADDR:PORT ({reason}); pass e.g. 127.0.0.1:9090 or [::1]:9090");
             var bpffs = context.RequireBpfFs();
             using var netns = context.OpenNamespace();
             // One scrape: a reader's view of the state, or "not loaded" (a normal answer while it is unloaded).
@@ -38,7 +38,7 @@ internal static class MetricsCommand
             {
                 try
                 {
-                    using var dispatcher = Dispatcher.Open(netns, bpffs, write: false);
+                    using var dispatcher = Dispatcher.Open(netns, bpffs, write: false, context.LockTimeout);
                     return (200, PrometheusText.Render(dispatcher.Bindings(), dispatcher.Destinations()));
                 }
                 catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)

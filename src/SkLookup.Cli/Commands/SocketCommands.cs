@@ -92,8 +92,8 @@ internal static class SocketCommands
             var name = Label.Validate(context.Get(label));
             var wantedProtocol = ProtocolNames.ParseProtocol(context.Get(protocol));
             var addressText = context.Get(address);
-            if (!IPAddress.TryParse(addressText, out var ip))
-                throw new CliException(ExitCode.Usage, $"address '{addressText}' is not an IP address; pass the address the socket is bound to, e.g. 127.0.0.1 or ::");
+            if (!AddressText.TryParseAddress(addressText, out var ip, out var reason))
+                throw new CliException(ExitCode.Usage, $"address '{TextEscape.Escape(addressText)}' is not valid: {reason}; pass the address the socket is bound to, e.g. 127.0.0.1 or ::");
             var wantedPort = SkLookup.Binding.ParsePort(context.Get(port));
             if (wantedPort == 0)
                 throw new CliException(ExitCode.Usage, "a socket is bound to one port: pass 1 to 65535");
@@ -108,10 +108,12 @@ internal static class SocketCommands
                 if (found.Count == 0)
                     throw new CliException(ExitCode.NotFound,
                         $"process {processId} has no {(wantedProtocol == Protocol.Tcp ? "listening TCP" : "unconnected UDP")} socket bound to {endPoint}; list its sockets with 'ss -lntup -p' in its namespace");
-                // Several matches are members of one reuseport group: the kernel spreads traffic over the
-                // group from any member, so registering the first is enough.
-                var chosen = found[0];
                 using var dispatcher = context.OpenDispatcher(write: true);
+                // A process may hold sockets at the same address in several namespaces: take one in the
+                // dispatcher's. Several matches there are members of one reuseport group, and the kernel
+                // spreads traffic over the group from any member, so registering the first is enough. With
+                // none there, the first match gives RegisterSocket's wrong-namespace error.
+                var chosen = found.FirstOrDefault(socket => socket.Description.NetNsInode == dispatcher.NetworkNamespaceInode) ?? found[0];
                 var status = dispatcher.RegisterSocket(name, chosen.Handle, context.Get(dualStack));
                 context.Write(Registered(status, chosen.Description, processId, chosen.Fd), output =>
                     output.WriteLine($"registered fd {chosen.Fd} of process {processId} ({chosen.Description}) for '{status.Label}' {status.Family.Name()} {status.Protocol.Name()}"));

@@ -7,13 +7,19 @@ namespace SkLookup.Cli.Metrics;
 /// <summary>
 /// A minimal HTTP/1.1 server for Prometheus scrapes: <c>GET /metrics</c> answers the rendered text,
 /// anything else 404 or 405, and every connection closes after one response. It is a raw socket rather
-/// than HttpListener or Kestrel so the tool stays small and native-AOT friendly; scrapes are rare and
-/// tiny, so connections are served one at a time, each with a deadline.
+/// than HttpListener or Kestrel so the tool stays small and native-AOT friendly. Connections are served
+/// concurrently (up to <see cref="MaxClients"/>), each with a deadline, so a client that connects and says
+/// nothing never delays another's scrape.
 /// </summary>
 internal sealed class MetricsServer : IDisposable
 {
     private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(5);
     private const int MaxRequestBytes = 8192;
+
+    /// <summary>Connections served at once; one more is closed at once (and logged), so idle clients cannot exhaust the server.</summary>
+    public const int MaxClients = 64;
+
+    private readonly SemaphoreSlim _slots = new(MaxClients, MaxClients);
 
     private readonly Socket _listener;
     private readonly Func<(int Status, string Body)> _render;
@@ -44,9 +50,10 @@ internal sealed class MetricsServer : IDisposable
     /// <summary>Where the server listens (with the real port when 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndPoint!;
 
-    /// <summary>Serves until <paramref name="cancellation"/> is signalled.</summary>
+    /// <summary>Serves until <paramref name="cancellation"/> is signalled, then waits for the connections in flight.</summary>
     public async Task ServeAsync(CancellationToken cancellation)
     {
+        var inFlight = new HashSet<Task>();
         while (!cancellation.IsCancellationRequested)
         {
             Socket client;
@@ -56,8 +63,31 @@ internal sealed class MetricsServer : IDisposable
             }
             catch (OperationCanceledException)
             {
-                return;
+                break;
             }
+            if (!_slots.Wait(0))
+            {
+                client.Dispose();
+                _log($"more than {MaxClients} connections at once: closed a new one");
+                continue;
+            }
+            var task = Task.Run(() => ServeClientAsync(client, cancellation), CancellationToken.None);
+            lock (inFlight)
+            {
+                inFlight.RemoveWhere(t => t.IsCompleted);
+                inFlight.Add(task);
+            }
+        }
+        Task[] remaining;
+        lock (inFlight)
+            remaining = [.. inFlight];
+        await Task.WhenAll(remaining).ConfigureAwait(false);
+    }
+
+    private async Task ServeClientAsync(Socket client, CancellationToken cancellation)
+    {
+        try
+        {
             using (client)
             {
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
@@ -70,11 +100,19 @@ internal sealed class MetricsServer : IDisposable
                 {
                     _log("a client sent no complete request within 5 s; closed it");
                 }
+                catch (OperationCanceledException)
+                {
+                    // Stopping.
+                }
                 catch (SocketException exception)
                 {
                     _log($"a client connection failed: {exception.Message}");
                 }
             }
+        }
+        finally
+        {
+            _slots.Release();
         }
     }
 
@@ -143,5 +181,9 @@ internal sealed class MetricsServer : IDisposable
     }
 
     /// <summary>Stops listening.</summary>
-    public void Dispose() => _listener.Dispose();
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _slots.Dispose();
+    }
 }

@@ -10,12 +10,12 @@ internal sealed class TextTable(params string[] headers)
     /// <summary>How many rows were added.</summary>
     public int Count => _rows.Count;
 
-    /// <summary>Adds a row; missing cells are empty.</summary>
+    /// <summary>Adds a row; missing cells are empty. Cells are escaped: a label or process name read from the kernel never drives the terminal.</summary>
     public TextTable Add(params string?[] cells)
     {
         var row = new string[headers.Length];
         for (var i = 0; i < row.Length; i++)
-            row[i] = i < cells.Length ? cells[i] ?? "" : "";
+            row[i] = i < cells.Length ? TextEscape.Escape(cells[i] ?? "") : "";
         _rows.Add(row);
         return this;
     }

@@ -32,32 +32,34 @@ public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, 
         return new(SkLookup.Label.Validate(label), protocol, prefix, CheckPort(port, port.ToString(CultureInfo.InvariantCulture)));
     }
 
-    /// <summary>Parses "192.0.2.0/24", "2001:db8::/64", or a bare address (meaning /32 or /128).</summary>
+    /// <summary>
+    /// Parses "192.0.2.0/24", "2001:db8::/64", or a bare address (meaning /32 or /128), in the canonical
+    /// forms that <see cref="AddressText"/> describes; a prefix with host bits set is an error.
+    /// </summary>
     public static IPNetwork ParsePrefix(string text)
     {
-        var slash = text.IndexOf('/');
-        var addressText = slash < 0 ? text : text[..slash];
-        if (!IPAddress.TryParse(addressText, out var address) || addressText.Contains('%'))
-            throw new SteeringException(SteeringError.InvalidPrefix, $"prefix '{text}' is not valid: use an address with an optional /length, e.g. 192.0.2.0/24 or 2001:db8::/64");
-        var maxLength = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
-        var length = maxLength;
-        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out length) || length > maxLength))
-            throw new SteeringException(SteeringError.InvalidPrefix, $"prefix '{text}' is not valid: the length must be 0 to {maxLength}");
-        var network = new IPNetwork(Masked(address, length) ?? address, length);
-        if (!Masked(address, length)!.Equals(address))
+        ArgumentNullException.ThrowIfNull(text);
+        if (!AddressText.TryParsePrefix(text, out var address, out var length, out var reason))
             throw new SteeringException(SteeringError.InvalidPrefix,
-                $"prefix '{text}' has host bits set: did you mean {network}?");
+                $"prefix '{TextEscape.Escape(text)}' is not valid: {reason}; use an address with an optional /length, e.g. 192.0.2.0/24 or 2001:db8::/64");
+        var masked = Masked(address, length);
+        var network = new IPNetwork(masked, length);
+        if (!masked.Equals(address))
+            throw new SteeringException(SteeringError.InvalidPrefix,
+                $"prefix '{TextEscape.Escape(text)}' has host bits set: did you mean {network}?");
         CheckPrefix(network, text);
         return network;
     }
 
-    /// <summary>Parses a port: 0 (any) to 65535. "any" and "*" mean 0.</summary>
+    /// <summary>Parses a port: 0 (any) to 65535, in decimal without leading zeros. "any" and "*" mean 0.</summary>
     public static ushort ParsePort(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         if (text is "any" or "*")
             return 0;
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port))
-            throw new SteeringException(SteeringError.InvalidPort, $"port '{text}' is not valid: use 1 to 65535, or 0 for any port");
+        if (!AddressText.TryParseDecimal(text, int.MaxValue, out var port))
+            throw new SteeringException(SteeringError.InvalidPort,
+                $"port '{TextEscape.Escape(text)}' is not valid: use 1 to 65535 in decimal without leading zeros, or 0 (or any) for any port");
         return CheckPort(port, text);
     }
 
@@ -71,12 +73,12 @@ public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, 
         if (address.IsIPv4MappedToIPv6)
             throw new SteeringException(SteeringError.InvalidPrefix,
                 $"prefix '{text}' is a v4-mapped IPv6 prefix: bind the IPv4 prefix instead (IPv4 packets never carry v4-mapped addresses)");
-        if (!Masked(address, prefix.PrefixLength)!.Equals(address))
+        if (!Masked(address, prefix.PrefixLength).Equals(address))
             throw new SteeringException(SteeringError.InvalidPrefix, $"prefix '{text}' has host bits set");
     }
 
     /// <summary>The address with every bit past <paramref name="length"/> cleared.</summary>
-    internal static IPAddress? Masked(IPAddress address, int length)
+    internal static IPAddress Masked(IPAddress address, int length)
     {
         var bytes = address.GetAddressBytes();
         for (var bit = length; bit < bytes.Length * 8; bit++)

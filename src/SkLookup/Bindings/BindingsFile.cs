@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace SkLookup;
 
@@ -21,21 +23,24 @@ namespace SkLookup;
 /// </code>
 /// <list type="bullet">
 /// <item><c>label</c> and <c>prefix</c> are required. A prefix without a length is a single address.</item>
-/// <item><c>protocol</c> is "tcp" or "udp". Without it the entry binds both, as tubular's entries do, and
-/// (also as in tubular) host bits in its prefix are cleared; an entry with a protocol must not have any.</item>
-/// <item><c>port</c> is a number from 0 to 65535 or a string ("80", "any", "*"); without it, or with 0, the
-/// binding takes every port.</item>
+/// <item><c>protocol</c> is "tcp" or "udp". Without it the entry binds both, as tubular's entries do.</item>
+/// <item>Addresses are in canonical form only (see <see cref="AddressText"/>), and a prefix must not have host
+/// bits set, with or without a protocol: "2001:db8::1/64" is an error that names the entry and suggests
+/// "2001:db8::/64" (tubular clears such bits silently, which turns a typo into a wider binding).</item>
+/// <item><c>port</c> is a number from 0 to 65535 (an integer, without sign, fraction or exponent) or a string
+/// ("80", "any", "*"); without it, or with 0, the binding takes every port.</item>
 /// <item><c>labels</c> is optional: per label, <c>fallThrough</c> (default false) passes the label's traffic on
 /// to the normal socket lookup while it has no socket, instead of dropping it.</item>
-/// <item>Unknown fields are errors, as in tubular, so a typo never goes unnoticed. Comments and trailing
-/// commas are allowed.</item>
+/// <item>The file is strict JSON (RFC 8259) in UTF-8: comments, trailing commas, invalid UTF-8 and a field
+/// given twice in one object are errors. Unknown fields are errors, as in tubular, so a typo never goes
+/// unnoticed.</item>
 /// </list>
 /// Every error is a <see cref="SteeringException"/> with <see cref="SteeringError.InvalidFile"/> that names
 /// the entry, e.g. "bindings[3]: port 70000 is out of range: ...".
 /// </remarks>
 public static class BindingsFile
 {
-    private static readonly JsonDocumentOptions Options = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+    private static readonly JsonDocumentOptions Options = new() { CommentHandling = JsonCommentHandling.Disallow, AllowTrailingCommas = false };
 
     /// <summary>Parses the bindings of a file (see the remarks for the format).</summary>
     public static IReadOnlyList<Binding> Parse(string text) => ParseDocument(text).Bindings;
@@ -44,10 +49,24 @@ public static class BindingsFile
     public static BindingsDocument ParseDocument(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return ParseDocument(Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>Parses a whole file from its bytes, which must be valid UTF-8 (a leading byte order mark is skipped).</summary>
+    public static BindingsDocument ParseDocument(ReadOnlyMemory<byte> utf8)
+    {
+        var bytes = utf8.Span;
+        if (bytes.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            utf8 = utf8[3..];
+            bytes = utf8.Span;
+        }
+        if (!Utf8.IsValid(bytes))
+            throw Invalid($"the bindings file is not valid UTF-8 (at byte {InvalidUtf8At(bytes) + 1}): save it as UTF-8");
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(text, Options);
+            document = JsonDocument.Parse(utf8, Options);
         }
         catch (JsonException exception)
         {
@@ -60,13 +79,16 @@ public static class BindingsFile
                 throw Invalid("the bindings file must be a JSON object with a \"bindings\" array");
             JsonElement? bindingsElement = null;
             JsonElement? labelsElement = null;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in root.EnumerateObject())
             {
+                if (!seen.Add(property.Name))
+                    throw Invalid($"field \"{Escape(property.Name)}\" appears twice at the top level: keep one");
                 switch (property.Name)
                 {
                     case "bindings": bindingsElement = property.Value; break;
                     case "labels": labelsElement = property.Value; break;
-                    default: throw Invalid($"unknown field \"{property.Name}\" at the top level: expected \"bindings\" and, optionally, \"labels\"");
+                    default: throw Invalid($"unknown field \"{Escape(property.Name)}\" at the top level: expected \"bindings\" and, optionally, \"labels\"");
                 }
             }
             if (bindingsElement is not { ValueKind: JsonValueKind.Array } entries)
@@ -95,24 +117,29 @@ public static class BindingsFile
         if (entry.ValueKind != JsonValueKind.Object)
             throw Invalid($"{where}: an entry must be an object with \"label\", \"prefix\" and optionally \"protocol\" and \"port\"");
         string? label = null, prefix = null, protocol = null, port = null;
+        var seen = 0;
         foreach (var property in entry.EnumerateObject())
         {
+            var bit = property.Name switch { "label" => 1, "prefix" => 2, "protocol" => 4, "port" => 8, _ => 0 };
+            if ((seen & bit) != 0)
+                throw Invalid($"{where}: \"{property.Name}\" is given twice: keep one");
+            seen |= bit;
             switch (property.Name)
             {
                 case "label": label = String(property, where); break;
                 case "prefix": prefix = String(property, where); break;
                 case "protocol": protocol = String(property, where); break;
                 case "port":
+                    // The raw text, so that -0, 80.0 and 8e1 are refused by the port's own parser rather than read as numbers.
                     port = property.Value.ValueKind switch
                     {
-                        JsonValueKind.Number when property.Value.TryGetInt32(out var number) => number.ToString(CultureInfo.InvariantCulture),
                         JsonValueKind.Number => property.Value.GetRawText(),
                         JsonValueKind.String => property.Value.GetString(),
                         _ => throw Invalid($"{where}: \"port\" must be a number or a string such as \"any\""),
                     };
                     break;
                 default:
-                    throw Invalid($"{where}: unknown field \"{property.Name}\": expected label, prefix, protocol and port");
+                    throw Invalid($"{where}: unknown field \"{Escape(property.Name)}\": expected label, prefix, protocol and port");
             }
         }
         if (label is null)
@@ -123,8 +150,8 @@ public static class BindingsFile
         {
             if (protocol is not null)
                 return [Binding.Parse(label, protocol, prefix, port ?? "0")];
-            // A tubular entry: both protocols, and host bits cleared as tubular clears them.
-            var network = ParseMaskedPrefix(prefix);
+            // A tubular entry: both protocols. Host bits are refused as bind refuses them, not cleared.
+            var network = Binding.ParsePrefix(prefix);
             var portNumber = Binding.ParsePort(port ?? "0");
             return [Binding.Create(label, Protocol.Tcp, network, portNumber), Binding.Create(label, Protocol.Udp, network, portNumber)];
         }
@@ -134,16 +161,6 @@ public static class BindingsFile
         }
     }
 
-    private static IPNetwork ParseMaskedPrefix(string text)
-    {
-        var slash = text.IndexOf('/');
-        if (slash < 0 || !IPAddress.TryParse(text.AsSpan(0, slash), out var address) ||
-            !int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var length) ||
-            length > (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))
-            return Binding.ParsePrefix(text); // A bare address, or an error worded by the strict parser.
-        return Binding.ParsePrefix($"{Binding.Masked(address, length)}/{length}");
-    }
-
     private static Dictionary<string, LabelOptions> ParseLabels(JsonElement labels)
     {
         if (labels.ValueKind != JsonValueKind.Object)
@@ -151,7 +168,7 @@ public static class BindingsFile
         var result = new Dictionary<string, LabelOptions>(StringComparer.Ordinal);
         foreach (var label in labels.EnumerateObject())
         {
-            var where = $"labels[\"{label.Name}\"]";
+            var where = $"labels[\"{Escape(label.Name)}\"]";
             try
             {
                 Label.Validate(label.Name);
@@ -162,11 +179,17 @@ public static class BindingsFile
             }
             if (label.Value.ValueKind != JsonValueKind.Object)
                 throw Invalid($"{where}: options must be an object, e.g. {{ \"fallThrough\": true }}");
+            if (result.ContainsKey(label.Name))
+                throw Invalid($"{where}: the label is given twice in \"labels\": keep one");
             var fallThrough = false;
+            var given = false;
             foreach (var option in label.Value.EnumerateObject())
             {
                 if (option.Name != "fallThrough")
-                    throw Invalid($"{where}: unknown option \"{option.Name}\": the only option is \"fallThrough\"");
+                    throw Invalid($"{where}: unknown option \"{Escape(option.Name)}\": the only option is \"fallThrough\"");
+                if (given)
+                    throw Invalid($"{where}: \"fallThrough\" is given twice: keep one");
+                given = true;
                 if (option.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
                     throw Invalid($"{where}: \"fallThrough\" must be true or false");
                 fallThrough = option.Value.GetBoolean();
@@ -186,6 +209,21 @@ public static class BindingsFile
     {
         var end = message.IndexOf(". ", StringComparison.Ordinal);
         return end < 0 ? message.TrimEnd('.') : message[..end];
+    }
+
+    private static string Escape(string text) => TextEscape.Escape(text.Length > 64 ? text[..61] + "..." : text);
+
+    private static int InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        Span<char> chars = stackalloc char[256];
+        var at = 0;
+        while (true)
+        {
+            var status = Utf8.ToUtf16(bytes[at..], chars, out var read, out _, replaceInvalidSequences: false);
+            at += read;
+            if (status != System.Buffers.OperationStatus.DestinationTooSmall)
+                return at;
+        }
     }
 
     private static SteeringException Invalid(string message, Exception? inner = null) => new(SteeringError.InvalidFile, message, inner);

@@ -32,7 +32,7 @@ public static class ProtocolNames
     {
         "tcp" => Protocol.Tcp,
         "udp" => Protocol.Udp,
-        _ => throw new SteeringException(SteeringError.InvalidProtocol, $"protocol '{text}' is not valid: use tcp or udp"),
+        _ => throw new SteeringException(SteeringError.InvalidProtocol, $"protocol '{TextEscape.Escape(text)}' is not valid: use tcp or udp"),
     };
 
     /// <summary>Parses "ipv4" or "ipv6" (also "4", "6", "inet", "inet6").</summary>
@@ -40,6 +40,6 @@ public static class ProtocolNames
     {
         "ipv4" or "4" or "inet" or "v4" => Family.IPv4,
         "ipv6" or "6" or "inet6" or "v6" => Family.IPv6,
-        _ => throw new SteeringException(SteeringError.InvalidFamily, $"family '{text}' is not valid: use ipv4 or ipv6"),
+        _ => throw new SteeringException(SteeringError.InvalidFamily, $"family '{TextEscape.Escape(text)}' is not valid: use ipv4 or ipv6"),
     };
 }

@@ -48,7 +48,7 @@ internal sealed class StateLock : IDisposable
             {
                 if (clock.Elapsed >= timeout)
                     throw new SteeringException(SteeringError.LockTimeout,
-                        $"another sklookup command holds the lock on {path} (waited {timeout.TotalSeconds:0.#} s); retry, or find the holder with `fuser -v {path}`");
+                        $"another sklookup command holds the lock on {path}{LockHolders.Describe(path)} (waited {timeout.TotalSeconds:0.###} s); retry, wait longer with --lock-timeout, or find the holder with `fuser -v {path}`");
                 Thread.Sleep(pause);
                 pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 100));
             }

@@ -8,18 +8,27 @@ public sealed class BindingsFileTests
     [Fact]
     public void ReadsTubularFiles()
     {
-        // tubular's own test file: no protocol (both), no port (any), and host bits that tubular clears.
+        // tubular's own test file, with no protocol (both) and no port (any).
         const string text = """
             {
                 "bindings": [
                     { "label": "foo", "prefix": "127.0.0.1/32" },
-                    { "label": "bar", "prefix": "::1/64" }
+                    { "label": "bar", "prefix": "::/64" }
                 ]
             }
             """;
         Assert.Equal(
             [B("foo", "tcp", "127.0.0.1/32", "0"), B("foo", "udp", "127.0.0.1/32", "0"), B("bar", "tcp", "::/64", "0"), B("bar", "udp", "::/64", "0")],
             BindingsFile.Parse(text));
+    }
+
+    [Fact]
+    public void TubularEntriesWithHostBitsAreRefusedAsBindRefusesThem()
+    {
+        // tubular clears them silently ("::1/64" becomes "::/64"), which widens a typo; bind refuses, and so does apply.
+        var error = Assert.Throws<SteeringException>(() => BindingsFile.Parse("""{"bindings":[{"label":"ok","prefix":"::/64"},{"label":"bar","prefix":"::1/64"}]}"""));
+        Assert.Equal(SteeringError.InvalidFile, error.Error);
+        Assert.Equal("bindings[1]: prefix '::1/64' has host bits set: did you mean ::/64?", error.Message);
     }
 
     [Fact]
@@ -34,11 +43,10 @@ public sealed class BindingsFileTests
     {
         const string text = """
             {
-              // Comments and trailing commas are fine.
               "bindings": [
                 { "label": "web", "protocol": "tcp", "prefix": "192.0.2.0/24", "port": 80 },
                 { "label": "dns", "protocol": "udp", "prefix": "2001:db8::53", "port": "53" },
-                { "label": "any", "protocol": "TCP", "prefix": "198.51.100.0/24", "port": "any" },
+                { "label": "any", "protocol": "TCP", "prefix": "198.51.100.0/24", "port": "any" }
               ],
               "labels": { "web": { "fallThrough": true }, "dns": {} }
             }
@@ -66,11 +74,53 @@ public sealed class BindingsFileTests
     [InlineData("""{"bindings":[{"label":"a","prefix":"192.0.2.0/24"},{"label":"b","protocol":"udp","prefix":"192.0.2.0/24"}]}""", "bindings[1] binds udp 192.0.2.0/24 port any to 'b', but bindings[0] binds it to 'a'")]
     [InlineData("""{"bindings":[],"labels":{"web":{"fallthrough":true}}}""", "labels[\"web\"]: unknown option \"fallthrough\"")]
     [InlineData("""{"bindings":[],"labels":{"web":{"fallThrough":"yes"}}}""", "labels[\"web\"]: \"fallThrough\" must be true or false")]
+    // Strict JSON (RFC 8259): what lenient readers accept is refused.
+    [InlineData("""{"bindings":[{"label":"a","prefix":"192.0.2.0/24"},]}""", "not valid JSON (line 1, byte")]
+    [InlineData("""{"bindings":[],}""", "not valid JSON")]
+    [InlineData("{\"bindings\":[] // a comment\n}", "not valid JSON")]
+    [InlineData("""{"bindings":[] /* a comment */ }""", "not valid JSON")]
+    [InlineData("""{'bindings':[]}""", "not valid JSON")]
+    [InlineData("""{"bindings":[]} {"bindings":[]}""", "not valid JSON")]
+    [InlineData("""{"bindings":[],"bindings":[{"label":"a","prefix":"192.0.2.0/24"}]}""", "field \"bindings\" appears twice")]
+    [InlineData("""{"bindings":[{"label":"a","label":"b","prefix":"192.0.2.0/24"}]}""", "bindings[0]: \"label\" is given twice")]
+    [InlineData("""{"bindings":[],"labels":{"web":{},"web":{}}}""", "labels[\"web\"]: the label is given twice")]
+    // Canonical addresses and numbers only.
+    [InlineData("""{"bindings":[{"label":"a","prefix":"012.1/16"}]}""", "bindings[0]: prefix '012.1/16' is not valid")]
+    [InlineData("""{"bindings":[{"label":"a","prefix":"010.0.0.1"}]}""", "bindings[0]: prefix '010.0.0.1' is not valid: octet '010' has a leading zero")]
+    [InlineData("""{"bindings":[{"label":"a","prefix":"0x0a000001"}]}""", "bindings[0]: prefix '0x0a000001' is not valid")]
+    [InlineData("""{"bindings":[{"label":"a","prefix":"4294967295"}]}""", "bindings[0]: prefix '4294967295' is not valid")]
+    [InlineData("""{"bindings":[{"label":"a","prefix":"2001:db8::1/64"}]}""", "bindings[0]: prefix '2001:db8::1/64' has host bits set: did you mean 2001:db8::/64?")]
+    [InlineData("""{"bindings":[{"label":"a","prefix":"192.0.2.0/24","port":-0}]}""", "bindings[0]: port '-0' is not valid")]
+    [InlineData("""{"bindings":[{"label":"a","prefix":"192.0.2.0/24","port":80.0}]}""", "bindings[0]: port '80.0' is not valid")]
+    [InlineData("""{"bindings":[{"label":"a","prefix":"192.0.2.0/24","port":8e1}]}""", "bindings[0]: port '8e1' is not valid")]
+    [InlineData("""{"bindings":[{"label":"a","prefix":"192.0.2.0/24","port":"080"}]}""", "bindings[0]: port '080' is not valid")]
+    [InlineData("""{"bindings":[{"label":"a\u001b[31m","prefix":"192.0.2.0/24"}]}""", "bindings[0]: label 'a\\x1b[31m' contains U+001B")]
+    [InlineData("""{"bindings":[{"label":"a\u0000","prefix":"192.0.2.0/24"}]}""", "bindings[0]: label 'a\\x00' contains U+0000")]
+    [InlineData("""{"bindings":[{"label":"a\ufffd","prefix":"192.0.2.0/24"}]}""", "contains U+FFFD")]
+    [InlineData("""{"bindings":[],"x\u001b":1}""", "unknown field \"x\\x1b\"")]
     public void ErrorsNameTheEntry(string text, string message)
     {
         var error = Assert.Throws<SteeringException>(() => BindingsFile.Parse(text));
         Assert.Equal(SteeringError.InvalidFile, error.Error);
         Assert.Contains(message, error.Message);
         Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public void InvalidUtf8IsRefusedWithItsOffset()
+    {
+        var bytes = "{\"bindings\":[{\"label\":\"a"u8.ToArray().Concat(new byte[] { 0xff }).Concat("\",\"prefix\":\"192.0.2.0/24\"}]}"u8.ToArray()).ToArray();
+
+        var error = Assert.Throws<SteeringException>(() => BindingsFile.ParseDocument(bytes));
+
+        Assert.Equal("the bindings file is not valid UTF-8 (at byte 25): save it as UTF-8", error.Message);
+    }
+
+    [Fact]
+    public void AByteOrderMarkIsSkipped()
+    {
+        var bytes = new byte[] { 0xEF, 0xBB, 0xBF }.Concat("""{"bindings":[{"label":"a","protocol":"tcp","prefix":"192.0.2.0/24"}]}"""u8.ToArray()).ToArray();
+
+        Assert.Equal([B("a", "tcp", "192.0.2.0/24", "0")], BindingsFile.ParseDocument(bytes).Bindings);
     }
 }
