@@ -18,7 +18,7 @@ public sealed partial class Dispatcher
     /// <see cref="SteeringError.AlreadyExists"/>. Without <paramref name="ownedLabels"/>, the document is the
     /// whole set (as <c>sklookup apply</c> does it), and labels the document does not list keep their options.
     /// </remarks>
-    /// <param name="document">The bindings and label options, e.g. from <see cref="BindingsFile.ParseDocument"/>.</param>
+    /// <param name="document">The bindings and label options, e.g. from <see cref="BindingsFile.ParseDocument(string)"/>.</param>
     /// <param name="dryRun">Change nothing; the diff says what would change.</param>
     /// <param name="ownedLabels">The labels this apply may change, or null for all of them.</param>
     /// <returns>The bindings added and removed (in a dry run, those that would be).</returns>
