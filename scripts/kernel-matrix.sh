@@ -256,17 +256,7 @@ summarize() {
     echo "kernel $release: command exited $(cat "$share/status") (${seconds}s)"
     return
   fi
-  awk -v release="$release" -v seconds="$seconds" '
-    $1 == "Passed:" && NF == 2 { p += $2 } $1 == "Failed:" && NF == 2 { f += $2 } $1 == "Skipped:" && NF == 2 { s += $2 }
-    END { printf "kernel %s: %d passed, %d failed, %d skipped (%ss)\n", release, p, f, s, seconds }' "$share/output.log"
-}
-
-details() {
-  local series=$1 share="$out/$1"
-  [ -f "$share/output.log" ] || return 0
-  grep -E '^\s+Failed [A-Za-z]' "$share/output.log" | sed 's/^\s*/    /' | head -200
-  # Skips with their reasons, counted: "needs Linux 5.13" and the like.
-  grep -E '^\s+Skipped [A-Za-z]' "$share/output.log" | sed -n 's/.*\[SKIP\] *//p; s/^\s*Skipped [^ ]* *\[[^]]*\]\s*//p' >/dev/null
+  python3 "$here/summary.py" "$release" "$seconds" "$share/trx"
 }
 
 # --- main -----------------------------------------------------------------------------------------
@@ -293,7 +283,6 @@ wait "${pids[@]}"
 status=0
 for series in "${kernels[@]}"; do
   summarize "$series" "${releases[$series]}"
-  details "$series"
   [ "$(cat "$out/$series/status" 2>/dev/null)" = 0 ] || status=1
 done
 echo "kernel matrix: $((SECONDS - matrix_started))s for ${#kernels[@]} kernel(s), $jobs at a time"

@@ -28,6 +28,8 @@ export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 DOTNET_CLI_HOME=/root
 export DOTNET_GENERATE_ASPNET_CERTIFICATE=false
 export KERNEL_MATRIX=1
+# TCG runs user code several times slower than natively: the tests stretch their timeouts by this.
+export SKLOOKUP_TEST_SLOWDOWN=6
 echo "guest: $(uname -r), $(nproc) CPUs, memlock $(ulimit -l) KiB" >"$share/output.log"
 cd "$(cat "$share/workdir")" || echo "guest: no such directory $(cat "$share/workdir")" >>"$share/output.log"
 /bin/bash "$share/command" >>"$share/output.log" 2>&1 </dev/null

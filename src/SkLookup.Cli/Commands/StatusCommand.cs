@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using SkLookup.Bpf.Features;
 
 namespace SkLookup.Cli.Commands;
 
@@ -37,6 +38,7 @@ internal static class StatusCommand
                 if (destination.SocketCookie is { } cookie)
                     cookies.Add(cookie);
             var owners = context.Get(noOwners) ? [] : SocketOwners.Find(cookies);
+            var features = Probe.All();
 
             context.Write(new JsonObject
             {
@@ -48,6 +50,7 @@ internal static class StatusCommand
                     ["name"] = dispatcher.Program.Name,
                     ["tag"] = dispatcher.Program.Tag,
                 },
+                ["kernel"] = KernelView.Json(features),
                 ["bindings"] = JsonViews.Bindings(bindings),
                 ["destinations"] = JsonArrays.From(destinations, destination =>
                 {
@@ -59,6 +62,7 @@ internal static class StatusCommand
             }, output =>
             {
                 output.WriteLine($"dispatcher: netns {dispatcher.NetworkNamespaceInode}, program {dispatcher.Program.Id} ({dispatcher.Program.Name}, tag {dispatcher.Program.Tag}), state at {dispatcher.StatePath}");
+                output.WriteLine(KernelView.Line(features));
                 output.WriteLine();
                 output.WriteLine("bindings:");
                 if (bindings.Count == 0)
