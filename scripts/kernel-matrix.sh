@@ -17,10 +17,11 @@
 # Options:
 #   --jobs N         guests at once (default 2)
 #   --filter EXPR    dotnet test --filter expression for every kernel
+#   --all            also the pure-logic tests (trait Kernel=Independent), which are the same on every kernel
 #   --command CMD    run CMD (bash, in the repository) instead of the test suite
 #   --cpus N         virtual CPUs per guest (default 2)
 #   --memory MIB     memory per guest (default 4096)
-#   --timeout MIN    wall-clock limit per guest (default 45)
+#   --timeout MIN    wall-clock limit per guest (default 60)
 #   --out DIR        where each guest's output goes (default artifacts/kernel-matrix)
 #   --no-build       do not build the solution first
 #   --refresh        resolve the newest kernel of each suite again (otherwise the cached one is used)
@@ -29,7 +30,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 here="$repo/scripts/kernel-matrix"
 cache=${SKLOOKUP_KERNEL_CACHE:-/var/cache/sklookup-kernels}
-jobs=2 filter="" command="" cpus=2 memory=4096 timeout_min=45 out="$repo/artifacts/kernel-matrix" build=1 refresh=0
+jobs=2 filter="" command="" cpus=2 memory=4096 timeout_min=60 out="$repo/artifacts/kernel-matrix" build=1 refresh=0 all=0
 kernels=()
 
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_min=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --all) all=1; shift ;;
     --refresh) refresh=1; shift ;;
     -h|--help) usage ;;
     5.10|6.1|6.12) kernels+=("$1"); shift ;;
@@ -186,6 +188,19 @@ build_initramfs() {
   rm -rf "$stage"
 }
 
+# The test filter for a kernel: every test that touches the kernel. Pure logic (the trait
+# Kernel=Independent: ELF parsing, encodings, file formats) is the same on every kernel and runs in
+# the native suite only, unless --all; --filter narrows it further.
+filter_for() {
+  local base=""
+  [ "$all" = 1 ] || base="Kernel!=Independent"
+  if [ -n "$filter" ] && [ -n "$base" ]; then
+    printf '(%s)&%s' "$filter" "$base"
+  else
+    printf '%s' "$filter$base"
+  fi
+}
+
 # --- guests ---------------------------------------------------------------------------------------
 # Runs one guest to completion. Its writable share is $out/SERIES: command, workdir, guest.sh go
 # in; output.log, status (and the tests' TRX files) come out.
@@ -195,17 +210,14 @@ run_guest() {
   mkdir -p "$share"
   run=$(mktemp -d /tmp/kernel-matrix.XXXXXX)
   cp "$here/guest.sh" "$share/guest.sh"
-  echo "$repo" >"$share/workdir"
+  echo "$snapshot" >"$share/workdir"
   echo "$kdir/modules/lib/modules/$release" >"$share/modules-path"
   if [ -n "$command" ]; then
     printf '%s\n' "$command" >"$share/command"
   else
-    local filter_arg=""
-    [ -n "$filter" ] && filter_arg="--filter $(printf '%q' "$filter")"
-    cat >"$share/command" <<EOF
-dotnet test SkLookup.slnx -c Release --no-build --no-restore $filter_arg \\
-  --logger "console;verbosity=normal" --logger "trx" --results-directory /mnt/kernel-matrix/trx
-EOF
+    cp "$here/run-tests.sh" "$share/run-tests.sh"
+    echo 'exec /bin/bash /mnt/kernel-matrix/run-tests.sh' >"$share/command"
+    printf '%s' "$(filter_for "$series")" >"$share/filter"
   fi
   # virtiofsd serves a read-only bind mount of / from a private mount namespace: the guest can
   # write only to its tmpfs overlay and to its own share.
@@ -225,7 +237,7 @@ EOF
   done
   local started=$SECONDS
   timeout --kill-after=30 "${timeout_min}m" qemu-system-x86_64 \
-    -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$memory" \
+    -accel tcg,thread=multi -cpu "${SKLOOKUP_QEMU_CPU:-max}" -smp "$cpus" -m "$memory" \
     -object memory-backend-memfd,id=mem,size="${memory}M",share=on -machine q35,memory-backend=mem \
     -kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.gz" \
     -append "console=ttyS0 quiet loglevel=3 panic=-1 random.trust_cpu=on mitigations=off" \
@@ -260,30 +272,42 @@ summarize() {
 }
 
 # --- main -----------------------------------------------------------------------------------------
-install_prerequisites
-mkdir -p "$cache" "$out"
-declare -A releases
-for series in "${kernels[@]}"; do
-  releases[$series]=$(prepare_kernel "$series") || exit 1
-done
-if [ "$build" = 1 ] && [ -z "$command" ]; then
-  (cd "$repo" && dotnet build SkLookup.slnx -c Release --nologo -v quiet) >/dev/null || die "the build failed"
-fi
+# Everything runs from this function, parsed whole before it starts: editing the script while a
+# matrix runs (it takes a while) cannot change what the running one does.
+main() {
+  install_prerequisites
+  mkdir -p "$cache" "$out"
+  declare -A releases
+  for series in "${kernels[@]}"; do
+    releases[$series]=$(prepare_kernel "$series") || exit 1
+  done
+  if [ "$build" = 1 ] && [ -z "$command" ]; then
+    (cd "$repo" && dotnet build SkLookup.slnx -c Release --nologo -v quiet) >/dev/null || die "the build failed"
+  fi
 
-matrix_started=$SECONDS
-pids=()
-for series in "${kernels[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 2; done
-  echo "kernel-matrix: booting ${releases[$series]}" >&2
-  run_guest "$series" "${releases[$series]}" &
-  pids+=($!)
-done
-wait "${pids[@]}"
+  # The guests run the tests from a snapshot of the built tree, so that building on the host while they
+  # run (other work goes on) cannot change the assemblies under them. /var/tmp: the guests' /tmp is their own.
+  snapshot=$(mktemp -d /var/tmp/sklookup-kernel-matrix.XXXXXX)
+  trap 'rm -rf "$snapshot"' EXIT
+  (cd "$repo" && tar --exclude=./.git --exclude=./artifacts -cf - .) | tar -xf - -C "$snapshot" || die "cannot snapshot $repo"
 
-status=0
-for series in "${kernels[@]}"; do
-  summarize "$series" "${releases[$series]}"
-  [ "$(cat "$out/$series/status" 2>/dev/null)" = 0 ] || status=1
-done
-echo "kernel matrix: $((SECONDS - matrix_started))s for ${#kernels[@]} kernel(s), $jobs at a time"
-exit $status
+  matrix_started=$SECONDS
+  pids=()
+  for series in "${kernels[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 2; done
+    echo "kernel-matrix: booting ${releases[$series]}" >&2
+    run_guest "$series" "${releases[$series]}" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+
+  status=0
+  for series in "${kernels[@]}"; do
+    summarize "$series" "${releases[$series]}"
+    [ "$(cat "$out/$series/status" 2>/dev/null)" = 0 ] || status=1
+  done
+  echo "kernel matrix: $((SECONDS - matrix_started))s for ${#kernels[@]} kernel(s), $jobs at a time"
+  exit $status
+}
+
+main "$@"; exit $?

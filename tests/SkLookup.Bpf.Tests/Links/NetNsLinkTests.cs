@@ -68,7 +68,7 @@ public sealed class NetNsLinkTests
         using (link)
         {
             // The kernel tears a namespace down in a work queue after its last reference is gone.
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            var deadline = DateTime.UtcNow + TestTiming.Scale(TimeSpan.FromSeconds(30));
             while (link.ReadInfo().NetNsInode != 0 && DateTime.UtcNow < deadline)
                 Thread.Sleep(20);
 
