@@ -79,7 +79,9 @@ public static class CliApp
             root.Add(command);
         root.Add(StatusCommand.Create());
         root.Add(ExplainCommand.Create());
+        root.Add(LabelCommands.Create());
         root.Add(MetricsCommand.Create());
+        root.Add(VersionCommand.Create());
         root.Add(DemoCommand.Create());
         root.Add(ProgCommands.Create());
         HelpWithFooter.Install(root);

@@ -8,7 +8,8 @@ namespace SkLookup.Cli;
 /// <summary>What one command invocation works with: its arguments, the global options, and the output.</summary>
 internal sealed class CommandContext
 {
-    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
+    // Relaxed escaping: the output goes to a terminal or a JSON parser, never into HTML, so "+" stays "+".
+    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Creates the context of the command that <paramref name="parse"/> selected.</summary>
     public CommandContext(ParseResult parse, string command, CancellationToken cancellation = default)

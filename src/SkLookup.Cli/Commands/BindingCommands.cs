@@ -33,21 +33,37 @@ internal static class BindingCommands
     private static Command Bind()
     {
         var arguments = new BindingArguments();
+        var replace = new Option<bool>("--replace")
+        {
+            Description = "If another label has this protocol, prefix and port, move it to LABEL in one step (no moment without the binding)",
+        };
         var command = new Command("bind", "Send traffic of a protocol to a prefix and port to a label's socket");
         arguments.AddTo(command);
+        command.Add(replace);
         command.HelpFooter("""
             Where bindings overlap, the longest prefix wins; on equal prefixes a specific port beats any port.
-            Until the label has a socket (sklookup register...), its traffic is dropped.
+            Until the label has a socket (sklookup register...), its traffic is dropped, unless the label falls
+            through (sklookup label set LABEL --fall-through). A binding that another label has is refused;
+            --replace moves it atomically: every connection goes to the old label or to the new one.
             Examples: sklookup bind web tcp 192.0.2.0/24 80
                       sklookup bind proxy tcp 198.51.100.1 0
+                      sklookup bind web-v2 tcp 192.0.2.0/24 80 --replace
             """);
         return command.Runs("bind", context =>
         {
             var binding = arguments.Parse(context);
             using var dispatcher = context.OpenDispatcher(write: true);
-            dispatcher.AddBinding(binding);
-            context.Write(JsonViews.Binding(binding), output =>
-                output.WriteLine($"bound {binding.Protocol.Name()} {binding.Prefix} port {JsonViews.Port(binding.Port)} to '{binding.Label}'"));
+            Binding? replaced = null;
+            if (context.Get(replace))
+                replaced = dispatcher.MoveBinding(binding);
+            else
+                dispatcher.AddBinding(binding);
+            var json = JsonViews.Binding(binding);
+            if (replaced is not null)
+                json["replacedLabel"] = replaced.Label;
+            context.Write(json, output => output.WriteLine(
+                $"bound {binding.Protocol.Name()} {binding.Prefix} port {JsonViews.Port(binding.Port)} to '{binding.Label}'" +
+                (replaced is null ? "" : $" (moved from '{replaced.Label}')")));
             return ExitCode.Ok;
         });
     }
@@ -104,6 +120,7 @@ internal static class BindingCommands
         var file = new Argument<string>("FILE") { Description = "A bindings file (tubular's load-bindings JSON, or ours with label options); - reads stdin" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Only print what would change" };
         var command = new Command("apply", "Make the bindings exactly those in a file, atomically, and print the difference") { file, dryRun };
+        command.Aliases.Add("load-bindings"); // tubectl's name
         command.HelpFooter("""
             A lookup sees the old set or the new one, never a mix. Label options in the file ("labels": {"web":
             {"fallThrough": true}}) are set too; labels the file does not list keep theirs.

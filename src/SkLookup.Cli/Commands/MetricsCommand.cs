@@ -15,22 +15,23 @@ internal static class MetricsCommand
         {
             Description = "Where to serve /metrics, e.g. 127.0.0.1:9090 or [::1]:9090 (port 0 picks a free one)",
             HelpName = "ADDR:PORT",
-            Required = true,
         };
-        var command = new Command("metrics", "Serve the dispatcher's counters at /metrics in the Prometheus text format until stopped") { listen };
+        // tubectl's form: metrics ADDR PORT.
+        var address = new Argument<string?>("ADDR") { Description = "The address to listen on (tubectl's form; or use --listen)", Arity = ArgumentArity.ZeroOrOne };
+        var port = new Argument<string?>("PORT") { Description = "The port to listen on", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("metrics", "Serve the dispatcher's counters at /metrics in the Prometheus text format until stopped") { address, port, listen };
         command.HelpFooter("""
             The server listens in the namespace sklookup runs in; --netns chooses whose counters it serves.
             Each scrape reads the pinned state afresh, so it reflects every command's changes.
             Metrics: sklookup_dispatcher_loaded, sklookup_bindings{label,protocol},
                      sklookup_lookups_total / sklookup_misses_total / sklookup_errors_total{label,family,protocol},
                      sklookup_socket_registered{label,family,protocol}
-            Example: sklookup metrics --listen 127.0.0.1:9090    (then: curl http://127.0.0.1:9090/metrics)
+            Examples: sklookup metrics --listen 127.0.0.1:9090    (then: curl http://127.0.0.1:9090/metrics)
+                      sklookup metrics 127.0.0.1 9090             (tubectl's form)
             """);
         return command.RunsAsync("metrics", async context =>
         {
-            var text = context.Get(listen)!;
-            if (!IPEndPoint.TryParse(text, out var endPoint))
-                throw new CliException(ExitCode.Usage, $"--listen '{text}' is not ADDR:PORT; pass e.g. 127.0.0.1:9090 or [::1]:9090");
+            var endPoint = ListenEndPoint(context.Get(listen), context.Get(address), context.Get(port));
             var bpffs = context.RequireBpfFs();
             using var netns = context.OpenNamespace();
             // One scrape: a reader's view of the state, or "not loaded" (a normal answer while it is unloaded).
@@ -59,5 +60,28 @@ internal static class MetricsCommand
             await server.ServeAsync(context.Cancellation).ConfigureAwait(false);
             return ExitCode.Ok;
         });
+    }
+
+    /// <summary>Where to listen: <c>--listen ADDR:PORT</c>, or tubectl's <c>ADDR PORT</c>; exactly one of the two.</summary>
+    private static IPEndPoint ListenEndPoint(string? listen, string? address, string? port)
+    {
+        if (listen is not null)
+        {
+            if (address is not null)
+                throw new CliException(ExitCode.Usage, $"pass either --listen ADDR:PORT or ADDR PORT, not both (got --listen {listen} and {address})");
+            if (!IPEndPoint.TryParse(listen, out var endPoint))
+                throw new CliException(ExitCode.Usage, $"--listen '{listen}' is not ADDR:PORT; pass e.g. 127.0.0.1:9090 or [::1]:9090");
+            return endPoint;
+        }
+        if (address is null)
+            throw new CliException(ExitCode.Usage, "say where to serve the metrics: --listen ADDR:PORT, or ADDR PORT (e.g. 127.0.0.1 9090)");
+        if (port is null)
+            throw new CliException(ExitCode.Usage, $"a port must follow the address {address}, e.g. 'sklookup metrics {address} 9090'");
+        var text = address.Trim('[', ']');
+        if (!IPAddress.TryParse(text, out var ip) || text.Contains('%'))
+            throw new CliException(ExitCode.Usage, $"'{address}' is not an IP address; pass e.g. 127.0.0.1 or ::1");
+        if (!ushort.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+            throw new CliException(ExitCode.Usage, $"port '{port}' is not valid: use 0 to 65535 (0 picks a free one)");
+        return new IPEndPoint(ip, number);
     }
 }
