@@ -92,6 +92,9 @@ internal sealed class CommandContext
         return Dispatcher.Open(netns, bpffs, write);
     }
 
+    /// <summary>A progress line on stderr, shown only if stderr is a terminal and the command takes long.</summary>
+    public Progress StartProgress() => new(Error, Command, CliApp.ErrorIsTerminal);
+
     /// <summary>Prints a result: <paramref name="json"/> with <c>--json</c>, else what <paramref name="text"/> writes.</summary>
     public void Write(JsonNode json, Action<TextWriter> text)
     {

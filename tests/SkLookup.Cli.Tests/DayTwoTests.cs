@@ -76,7 +76,7 @@ public sealed class DayTwoTests : IDisposable
         Assert.Empty(loop.Failures);
         Assert.True(duringMoves > 0, "no connection was attempted while a move ran, so the test proved nothing");
         Assert.True(loop.AnsweredBy(Green) > 0 && loop.AnsweredBy(Blue) > 0);
-        var bindings = _sandbox.Run("bindings", "--json").AssertOk().Json().GetProperty("bindings");
+        var bindings = _sandbox.Run("bindings", "--json", "--all").AssertOk().Json().GetProperty("bindings");
         Assert.Equal(fillers + 1, bindings.GetArrayLength());
         Assert.Contains(bindings.EnumerateArray(), b => b.GetProperty("prefix").GetString() == "192.0.2.0/24" && b.GetProperty("label").GetString() == "blue");
     }

@@ -86,105 +86,209 @@ internal static class BindingCommands
         });
     }
 
+    /// <summary>How many bindings <c>bindings</c> and <c>status</c> list without <c>--all</c>.</summary>
+    internal const int ListLimit = 50;
+
     private static Command List()
     {
         var protocol = new Argument<string?>("PROTO") { Description = "Only this protocol: tcp or udp", Arity = ArgumentArity.ZeroOrOne };
         var prefix = new Argument<string?>("PREFIX") { Description = "Only bindings that overlap this prefix or address", Arity = ArgumentArity.ZeroOrOne };
         var port = new Argument<string?>("PORT") { Description = "Only bindings that apply to this port (that port, or any port)", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("bindings", "List the bindings, most specific first") { protocol, prefix, port };
-        command.HelpFooter("""
+        var label = new Option<string?>("--label") { Description = "Only this label's bindings", HelpName = "LABEL" };
+        var all = new Option<bool>("--all") { Description = $"List every binding that matches, not only the first {ListLimit}" };
+        var command = new Command("bindings", "List the bindings, most specific first") { protocol, prefix, port, label, all };
+        command.HelpFooter($"""
+            Without --all it lists the first {ListLimit} and says how many match in all; at a million bindings it still
+            answers in well under a second, because it reads the maps' raw entries and formats only what it prints.
             Examples: sklookup bindings
                       sklookup bindings tcp 192.0.2.7 80     (what could match tcp traffic to 192.0.2.7 port 80)
+                      sklookup bindings --label web --all
             """);
         return command.Runs("bindings", context =>
         {
-            var filter = BindingFilter.Parse(context.Get(protocol), context.Get(prefix), context.Get(port));
+            var filter = ParseFilter(context.Get(protocol), context.Get(prefix), context.Get(port), context.Get(label));
+            var everything = context.Get(all);
             using var dispatcher = context.OpenDispatcher(write: false);
-            var bindings = new List<Binding>();
-            foreach (var binding in dispatcher.Bindings())
-                if (filter.Matches(binding))
-                    bindings.Add(binding);
-            context.Write(new JsonObject { ["bindings"] = JsonViews.Bindings(bindings) }, output =>
+            var selection = dispatcher.SelectBindings(filter, everything ? int.MaxValue : ListLimit);
+            if (context.Json)
             {
-                if (bindings.Count == 0)
-                    output.WriteLine(filter.IsEmpty ? "no bindings" : "no bindings match");
-                else
-                    JsonViews.BindingTable(bindings).Write(output);
-            });
+                JsonOutput.Write(context.Out, json =>
+                {
+                    json.WriteStartObject();
+                    JsonOutput.WriteBindings(json, "bindings", selection.First);
+                    json.WriteNumber("matched", selection.Matched);
+                    json.WriteBoolean("complete", selection.IsComplete);
+                    json.WriteEndObject();
+                });
+                return ExitCode.Ok;
+            }
+            var output = context.Out;
+            if (selection.Matched == 0)
+                output.WriteLine(filter.IsEmpty ? "no bindings" : "no bindings match");
+            else
+                WriteBindingTable(output, selection, "", filter.IsEmpty ? "" : " that match");
+            output.Flush();
             return ExitCode.Ok;
         });
     }
+
+    /// <summary>The selected bindings as a table, then how many more there are, if any.</summary>
+    internal static void WriteBindingTable(TextWriter output, BindingSelection selection, string indent, string matching)
+    {
+        JsonViews.BindingTable(selection.First).Write(output, indent);
+        if (!selection.IsComplete)
+            output.WriteLine($"{indent}... the first {selection.First.Count:N0} of {selection.Matched:N0} bindings{matching}, most specific first; filter them (a label, protocol, prefix or port), or pass --all");
+    }
+
+    /// <summary>The filters of <c>bindings</c>: PROTO, PREFIX and PORT as tubectl takes them, and a label.</summary>
+    private static BindingFilter ParseFilter(string? protocol, string? prefix, string? port, string? label)
+    {
+        var portNumber = port is null ? (ushort)0 : SkLookup.Binding.ParsePort(port);
+        return new BindingFilter
+        {
+            Protocol = protocol is null ? null : ProtocolNames.ParseProtocol(protocol),
+            Prefix = prefix is null ? null : SkLookup.Binding.ParsePrefix(prefix),
+            Port = portNumber == 0 ? null : portNumber, // "any" names every port: no filter, as before.
+            Label = label is null ? null : Label.Validate(label),
+        };
+    }
+
+    /// <summary>How many lines of a diff <c>apply</c> prints without <c>--diff</c>.</summary>
+    internal const int DiffPreviewLines = 10;
 
     private static Command Apply()
     {
         var file = new Argument<string>("FILE") { Description = "A bindings file (tubular's load-bindings JSON, or ours with label options); - reads stdin" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Only print what would change" };
-        var command = new Command("apply", "Make the bindings exactly those in a file, atomically, and print the difference") { file, dryRun };
+        var fullDiff = new Option<bool>("--diff") { Description = $"Print every added and removed binding, not only the counts and the first {DiffPreviewLines}" };
+        var command = new Command("apply", "Make the bindings exactly those in a file, atomically, and print the difference") { file, dryRun, fullDiff };
         command.Aliases.Add("load-bindings"); // tubectl's name
-        command.HelpFooter("""
+        command.HelpFooter($$$"""
             A lookup sees the old set or the new one, never a mix. Label options in the file ("labels": {"web":
             {"fallThrough": true}}) are set too; labels the file does not list keep theirs.
+            It prints the counts and the first {{{DiffPreviewLines}}} lines of the diff ("- " removed, "+ " added); --diff prints
+            all of it. On a terminal, a command that takes more than a second shows its progress on stderr.
             File: {"bindings": [{"label": "web", "protocol": "tcp", "prefix": "192.0.2.0/24", "port": 80},
                                 {"label": "proxy", "prefix": "198.51.100.1"}]}   (no protocol: tcp and udp; no port: any)
             Example: sklookup apply bindings.json --dry-run && sklookup apply bindings.json
             """);
         return command.Runs("apply", context =>
         {
-            var path = context.Get(file);
-            string text;
-            try
-            {
-                text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                throw new CliException(ExitCode.Usage, $"cannot read {path}: {exception.Message}; pass a readable bindings file, or - for stdin", exception);
-            }
-            var document = BindingsFile.ParseDocument(text);
             var dry = context.Get(dryRun);
-            using var dispatcher = context.OpenDispatcher(write: !dry);
             BindingsDiff diff;
-            if (dry)
+            using (var progress = context.StartProgress())
             {
-                diff = dispatcher.ReplaceBindings(document.Bindings, dryRun: true);
-            }
-            else
-            {
-                // Label options go first, so a newly bound label with fall-through never drops; they are
-                // put back if the bindings fail, so a failed apply changes nothing.
-                var previous = FallThroughOf(dispatcher, document.Labels.Keys);
-                foreach (var (label, options) in document.Labels)
-                    dispatcher.SetFallThrough(label, options.FallThrough);
+                var document = ReadBindingsFile(context.Get(file), progress);
+                progress.Phase(dry
+                    ? $"comparing {document.Bindings.Count:N0} bindings with the dispatcher's"
+                    : $"applying {document.Bindings.Count:N0} bindings");
+                using var dispatcher = context.OpenDispatcher(write: !dry);
                 try
                 {
-                    diff = dispatcher.ReplaceBindings(document.Bindings, dryRun: false);
+                    diff = Replace(dispatcher, document, dry);
                 }
-                catch
+                catch (SteeringException exception) when (exception.Error == SteeringError.AlreadyExists)
                 {
-                    foreach (var (label, fallThrough) in previous)
-                        dispatcher.SetFallThrough(label, fallThrough);
-                    throw;
+                    // Two entries of the file bind the same traffic to different labels: a fault of the file.
+                    throw new CliException(ExitCode.Usage, $"{context.Get(file)}: {exception.Message}", exception);
                 }
             }
-            context.Write(new JsonObject
-            {
-                ["dryRun"] = dry,
-                ["added"] = JsonViews.Bindings(diff.Added),
-                ["removed"] = JsonViews.Bindings(diff.Removed),
-            }, output =>
-            {
-                foreach (var binding in diff.Removed)
-                    output.WriteLine($"- {binding}");
-                foreach (var binding in diff.Added)
-                    output.WriteLine($"+ {binding}");
-                output.WriteLine(diff.IsEmpty
-                    ? "no change: the bindings are those in the file already"
-                    : dry
-                        ? $"dry run: would add {diff.Added.Count} and remove {diff.Removed.Count} bindings"
-                        : $"applied: added {diff.Added.Count} and removed {diff.Removed.Count} bindings");
-            });
+            WriteDiff(context, diff, dry, context.Get(fullDiff));
             return ExitCode.Ok;
         });
+    }
+
+    /// <summary>Applies <paramref name="document"/> (or, with <paramref name="dry"/>, compares it) and returns the diff.</summary>
+    private static BindingsDiff Replace(Dispatcher dispatcher, BindingsDocument document, bool dry)
+    {
+        if (dry)
+            return dispatcher.ReplaceBindings(document.Bindings, dryRun: true);
+        // Label options go first, so a newly bound label with fall-through never drops; they are
+        // put back if the bindings fail, so a failed apply changes nothing.
+        var previous = FallThroughOf(dispatcher, document.Labels.Keys);
+        foreach (var (label, options) in document.Labels)
+            dispatcher.SetFallThrough(label, options.FallThrough);
+        try
+        {
+            return dispatcher.ReplaceBindings(document.Bindings, dryRun: false);
+        }
+        catch
+        {
+            foreach (var (label, fallThrough) in previous)
+                dispatcher.SetFallThrough(label, fallThrough);
+            throw;
+        }
+    }
+
+    /// <summary>Reads and parses the bindings file at <paramref name="path"/> (- for stdin), a chunk at a time.</summary>
+    private static BindingsDocument ReadBindingsFile(string path, Progress progress)
+    {
+        var name = path == "-" ? "stdin" : Path.GetFileName(path);
+        try
+        {
+            using var stream = path == "-"
+                ? Console.OpenStandardInput()
+                : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+            var length = stream.CanSeek ? stream.Length : 0;
+            using var counted = new CountingStream(stream);
+            progress.Phase($"reading {name}", () => length > 0
+                ? $"{counted.BytesRead * 100 / length} % of {length / 1048576.0:F0} MB"
+                : $"{counted.BytesRead / 1048576.0:F0} MB");
+            // The dispatcher checks for conflicting entries as it replaces the set; checking here too would double the cost at scale.
+            using var noGc = ParseWithoutCollections.Start(length);
+            return BindingsFile.Read(counted, checkConflicts: false);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCode.Usage, $"cannot read {path}: {exception.Message}; pass a readable bindings file, or - for stdin", exception);
+        }
+    }
+
+    /// <summary>
+    /// The counts and the first <see cref="DiffPreviewLines"/> lines of the diff (removals first), or all of it with
+    /// <paramref name="full"/>; as JSON, the same, with "complete" saying whether the lists hold everything.
+    /// </summary>
+    private static void WriteDiff(CommandContext context, BindingsDiff diff, bool dry, bool full)
+    {
+        var total = diff.Added.Count + diff.Removed.Count;
+        var limit = full ? int.MaxValue : DiffPreviewLines;
+        if (context.Json)
+        {
+            JsonOutput.Write(context.Out, json =>
+            {
+                json.WriteStartObject();
+                json.WriteBoolean("dryRun", dry);
+                json.WriteNumber("addedCount", diff.Added.Count);
+                json.WriteNumber("removedCount", diff.Removed.Count);
+                json.WriteBoolean("complete", full || (diff.Added.Count <= limit && diff.Removed.Count <= limit));
+                JsonOutput.WriteBindings(json, "added", diff.Added.Take(limit));
+                JsonOutput.WriteBindings(json, "removed", diff.Removed.Take(limit));
+                json.WriteEndObject();
+            });
+            return;
+        }
+        var output = context.Out;
+        var shown = 0;
+        foreach (var binding in diff.Removed)
+        {
+            if (shown++ == limit)
+                break;
+            output.WriteLine($"- {binding}");
+        }
+        foreach (var binding in diff.Added)
+        {
+            if (shown++ >= limit)
+                break;
+            output.WriteLine($"+ {binding}");
+        }
+        if (total > limit)
+            output.WriteLine($"... and {total - limit:N0} more ('sklookup apply --diff' prints them all)");
+        output.WriteLine(diff.IsEmpty
+            ? "no change: the bindings are those in the file already"
+            : dry
+                ? $"dry run: would add {diff.Added.Count} and remove {diff.Removed.Count} bindings"
+                : $"applied: added {diff.Added.Count} and removed {diff.Removed.Count} bindings");
+        output.Flush();
     }
 
     /// <summary>The fall-through flag each of <paramref name="labels"/> has now (false for a label without destinations).</summary>
@@ -193,32 +297,11 @@ internal static class BindingCommands
         var flags = new Dictionary<string, bool>(StringComparer.Ordinal);
         foreach (var label in labels)
             flags[label] = false;
+        if (flags.Count == 0)
+            return flags; // Reading every destination's status costs a few syscalls each: skip it when there is nothing to keep.
         foreach (var destination in dispatcher.Destinations())
             if (flags.ContainsKey(destination.Label))
                 flags[destination.Label] = destination.FallThrough;
         return flags;
-    }
-
-    /// <summary>The optional filters of <c>bindings</c>.</summary>
-    private sealed record BindingFilter(Protocol? Protocol, IPNetwork? Prefix, ushort Port)
-    {
-        public bool IsEmpty => Protocol is null && Prefix is null && Port == 0;
-
-        public static BindingFilter Parse(string? protocol, string? prefix, string? port) => new(
-            protocol is null ? null : ProtocolNames.ParseProtocol(protocol),
-            prefix is null ? null : SkLookup.Binding.ParsePrefix(prefix),
-            port is null ? (ushort)0 : SkLookup.Binding.ParsePort(port));
-
-        public bool Matches(Binding binding)
-        {
-            if (Protocol is { } wanted && binding.Protocol != wanted)
-                return false;
-            if (Prefix is { } range && !Overlap(range, binding.Prefix))
-                return false;
-            return Port == 0 || binding.Port == 0 || binding.Port == Port;
-        }
-
-        private static bool Overlap(IPNetwork a, IPNetwork b) =>
-            a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
     }
 }

@@ -40,7 +40,7 @@ internal static class MetricsCommand
                 try
                 {
                     using var dispatcher = Dispatcher.Open(netns, bpffs, write: false);
-                    return (200, PrometheusText.Render(dispatcher.Bindings(), dispatcher.Destinations()));
+                    return (200, PrometheusText.Render(dispatcher.CountBindings(), dispatcher.Destinations()));
                 }
                 catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)
                 {

@@ -28,12 +28,20 @@ public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, 
     /// <summary>Creates a validated binding.</summary>
     public static Binding Create(string label, Protocol protocol, IPNetwork prefix, int port)
     {
-        CheckPrefix(prefix, prefix.ToString());
-        return new(SkLookup.Label.Validate(label), protocol, prefix, CheckPort(port, port.ToString(CultureInfo.InvariantCulture)));
+        // The checks name the prefix only when they fail: formatting it for each of a million bindings costs more than checking it.
+        CheckPrefix(prefix, null);
+        return new(SkLookup.Label.Validate(label), protocol, prefix, CheckPort(port, null));
     }
 
     /// <summary>Parses "192.0.2.0/24", "2001:db8::/64", or a bare address (meaning /32 or /128).</summary>
     public static IPNetwork ParsePrefix(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return ParsePrefix(text.AsSpan());
+    }
+
+    /// <summary>Parses a prefix as <see cref="ParsePrefix(string)"/> does, from characters that need not be a string (a file's parser reads a million of them).</summary>
+    public static IPNetwork ParsePrefix(ReadOnlySpan<char> text)
     {
         var slash = text.IndexOf('/');
         var addressText = slash < 0 ? text : text[..slash];
@@ -41,13 +49,13 @@ public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, 
             throw new SteeringException(SteeringError.InvalidPrefix, $"prefix '{text}' is not valid: use an address with an optional /length, e.g. 192.0.2.0/24 or 2001:db8::/64");
         var maxLength = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
         var length = maxLength;
-        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out length) || length > maxLength))
+        if (slash >= 0 && (!int.TryParse(text[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out length) || length > maxLength))
             throw new SteeringException(SteeringError.InvalidPrefix, $"prefix '{text}' is not valid: the length must be 0 to {maxLength}");
-        var network = new IPNetwork(Masked(address, length) ?? address, length);
-        if (!Masked(address, length)!.Equals(address))
+        if (HasHostBits(address, length))
             throw new SteeringException(SteeringError.InvalidPrefix,
-                $"prefix '{text}' has host bits set: did you mean {network}?");
-        CheckPrefix(network, text);
+                $"prefix '{text}' has host bits set: did you mean {new IPNetwork(Masked(address, length), length)}?");
+        var network = new IPNetwork(address, length);
+        CheckPrefix(network, null);
         return network;
     }
 
@@ -61,22 +69,37 @@ public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, 
         return CheckPort(port, text);
     }
 
-    private static ushort CheckPort(int port, string text) => port is >= 0 and <= 65535
+    private static ushort CheckPort(int port, string? text) => port is >= 0 and <= 65535
         ? (ushort)port
-        : throw new SteeringException(SteeringError.InvalidPort, $"port {text} is out of range: use 1 to 65535, or 0 for any port");
+        : throw new SteeringException(SteeringError.InvalidPort,
+            $"port {text ?? port.ToString(CultureInfo.InvariantCulture)} is out of range: use 1 to 65535, or 0 for any port");
 
-    private static void CheckPrefix(IPNetwork prefix, string text)
+    private static void CheckPrefix(IPNetwork prefix, string? written)
     {
         var address = prefix.BaseAddress;
+        var text = written ?? (address.IsIPv4MappedToIPv6 || HasHostBits(address, prefix.PrefixLength) ? prefix.ToString() : "");
         if (address.IsIPv4MappedToIPv6)
             throw new SteeringException(SteeringError.InvalidPrefix,
                 $"prefix '{text}' is a v4-mapped IPv6 prefix: bind the IPv4 prefix instead (IPv4 packets never carry v4-mapped addresses)");
-        if (!Masked(address, prefix.PrefixLength)!.Equals(address))
+        if (HasHostBits(address, prefix.PrefixLength))
             throw new SteeringException(SteeringError.InvalidPrefix, $"prefix '{text}' has host bits set");
     }
 
+    /// <summary>True if <paramref name="address"/> has a bit set past <paramref name="length"/>; allocates nothing, as it runs for every binding of a file.</summary>
+    internal static bool HasHostBits(IPAddress address, int length)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var written);
+        bytes = bytes[..written];
+        if (length >= written * 8)
+            return false;
+        if (length % 8 != 0 && (bytes[length / 8] & (0xff >> (length % 8))) != 0)
+            return true;
+        return bytes[((length + 7) / 8)..].IndexOfAnyExcept((byte)0) >= 0;
+    }
+
     /// <summary>The address with every bit past <paramref name="length"/> cleared.</summary>
-    internal static IPAddress? Masked(IPAddress address, int length)
+    internal static IPAddress Masked(IPAddress address, int length)
     {
         var bytes = address.GetAddressBytes();
         for (var bit = length; bit < bytes.Length * 8; bit++)
