@@ -158,8 +158,10 @@ public static class DispatcherProgram
 
         if (shape.Inline is not null)
         {
-            EmitInlineTrees(asm, shape);
-            asm.Jump("pass");
+            // A catch-all (a /0 for any port) matches every packet of the class, so nothing follows it:
+            // code after it would be unreachable, and the verifier refuses unreachable instructions.
+            if (!EmitInlineTrees(asm, shape))
+                asm.Jump("pass");
             return;
         }
 
@@ -319,8 +321,10 @@ public static class DispatcherProgram
     /// Compiles a class's bindings into decision trees: for each probe (prefix length, specific port or
     /// not) in precedence order, a binary search over the key's 32-bit components (the port, then each
     /// masked address word). No helper call is made, so a lookup costs a few compares per level.
+    /// Returns true when the last tree matches unconditionally (a /0 for any port, which has nothing to
+    /// compare), so that every path has ended and no code may follow.
     /// </summary>
-    private static void EmitInlineTrees(Assembler asm, ClassShape shape)
+    private static bool EmitInlineTrees(Assembler asm, ClassShape shape)
     {
         var v4 = shape.Class.Family() == Family.IPv4;
         var probes = shape.Inline!
@@ -342,8 +346,11 @@ public static class DispatcherProgram
             }
             var labelCounter = 0;
             EmitTreeLevel(asm, keyed, level: 0, levels, next, $"{shape.Class}_t{probeIndex}", ref labelCounter);
+            if (levels.Count == 0)
+                return true; // The catch-all jumped to its destination, and it is the last probe in precedence order.
             asm.Label(next);
         }
+        return false;
     }
 
     /// <summary>The 32-bit components the trees compare, in order: the port (specific probes only), then each masked address word.</summary>

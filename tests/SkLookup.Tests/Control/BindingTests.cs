@@ -49,6 +49,31 @@ public sealed class BindingTests
         Assert.Equal(SkAction.Pass, scenario.Run(Protocol.Tcp, "192.0.2.1", 80).Verdict);
     }
 
+    /// <summary>The commands of issue 9: a catch-all bound on its own, then among other bindings, in each family and protocol.</summary>
+    [Theory]
+    [InlineData("tcp", "0.0.0.0/0", "192.0.2.1")]
+    [InlineData("udp", "0.0.0.0/0", "192.0.2.1")]
+    [InlineData("tcp", "::/0", "2001:db8::1")]
+    [InlineData("udp", "::/0", "2001:db8::1")]
+    public void CatchAllOnAnyPortBinds(string protocol, string prefix, string address)
+    {
+        using var scenario = new Scenario();
+        var d = scenario.D;
+        d.AddBinding(B("all", protocol, prefix, "any"));
+        d.SetFallThrough("all", false);
+        var proto = ProtocolNames.ParseProtocol(protocol);
+        // No socket is registered: the catch-all drops everything of its class, and nothing else.
+        Assert.Equal(SkAction.Drop, scenario.Run(proto, address, 1).Verdict);
+        Assert.Equal(SkAction.Drop, scenario.Run(proto, address, 65535).Verdict);
+        Assert.Equal(SkAction.Pass, scenario.Run(proto == Protocol.Tcp ? Protocol.Udp : Protocol.Tcp, address, 80).Verdict);
+        d.AddBinding(B("web", protocol, address, "80"));
+        d.SetFallThrough("web", true);
+        Assert.Equal(SkAction.Pass, scenario.Run(proto, address, 80).Verdict);
+        Assert.Equal(SkAction.Drop, scenario.Run(proto, address, 81).Verdict);
+        Assert.True(d.RemoveBinding(B("all", protocol, prefix, "any")));
+        Assert.Equal(SkAction.Pass, scenario.Run(proto, address, 81).Verdict);
+    }
+
     [Fact]
     public void BindingsSurviveReopening()
     {

@@ -107,6 +107,24 @@ internal sealed class DispatcherHarness : IDisposable
         return Program!.TestRun(input);
     }
 
+    /// <summary>Registers one socket per label and class that the bindings use; returns their cookies by (label, family, protocol).</summary>
+    public Dictionary<(string, Family, Protocol), (Socket Socket, ulong Cookie)> RegisterEverySocket(SkLookup.TestKit.TestNetNs netns, int firstPort = 10000)
+    {
+        var sockets = new Dictionary<(string, Family, Protocol), (Socket, ulong)>();
+        var port = firstPort;
+        foreach (var binding in Bindings)
+        {
+            var key = (binding.Label, binding.Family, binding.Protocol);
+            if (sockets.ContainsKey(key))
+                continue;
+            var local = new IPEndPoint(binding.Family == Family.IPv4 ? IPAddress.Loopback : IPAddress.IPv6Loopback, port++);
+            var socket = binding.Protocol == Protocol.Tcp ? netns.Listen(local) : netns.BindUdp(local);
+            Register(binding.Label, binding.Family, binding.Protocol, socket);
+            sockets[key] = (socket, Map(DispatcherLayout.Sockets).LookupSocketCookie(BitConverter.GetBytes(Id(binding.Label, binding.Family, binding.Protocol)))!.Value);
+        }
+        return sockets;
+    }
+
     public void Dispose()
     {
         Program?.Dispose();

@@ -35,7 +35,7 @@ public sealed class DispatcherProgramTests
         using var netns = new TestNetNs();
         using var harness = new DispatcherHarness();
         harness.Bind(PrecedenceBindings);
-        var sockets = RegisterEverySocket(netns, harness);
+        var sockets = harness.RegisterEverySocket(netns);
         harness.Load(inlineLimit);
 
         (string Protocol, string Address, ushort Port, string? Label)[] cases =
@@ -92,7 +92,7 @@ public sealed class DispatcherProgramTests
             bindings.TryAdd(binding.Match, binding);
         }
         harness.Bind([.. bindings.Values]);
-        var sockets = RegisterEverySocket(netns, harness);
+        var sockets = harness.RegisterEverySocket(netns);
         harness.Load(inlineLimit);
 
         for (var i = 0; i < 400; i++)
@@ -159,7 +159,7 @@ public sealed class DispatcherProgramTests
         var bindings = Enumerable.Range(0, 40).Select(i => Binding.Parse("a", "tcp", $"192.0.2.{i}", "80"))
             .Concat(Enumerable.Range(0, 40).Select(i => Binding.Parse("b", "udp", $"2001:db8::{i:x}", "0"))).ToArray();
         harness.Bind(bindings);
-        var sockets = RegisterEverySocket(netns, harness);
+        var sockets = harness.RegisterEverySocket(netns);
         using var udp4 = netns.BindUdp(new IPEndPoint(IPAddress.Loopback, 9999));
         harness.Register("c", Family.IPv4, Protocol.Udp, udp4);
         harness.Load(inlineLimit: 0);
@@ -222,24 +222,6 @@ public sealed class DispatcherProgramTests
         Assert.Equal(0, Traffic.SendAndFindReceiver(netns, IPEndPoint.Parse("198.51.100.1:5353"), proxyUdp));
         Assert.Equal(2ul, harness.Counters("web", Family.IPv4, Protocol.Tcp).Lookups);
         Assert.Equal(2ul, harness.Counters("proxy", Family.IPv4, Protocol.Tcp).Lookups);
-    }
-
-    /// <summary>Registers one socket per label and class that the bindings use; returns their cookies.</summary>
-    private static Dictionary<(string, Family, Protocol), (Socket Socket, ulong Cookie)> RegisterEverySocket(TestNetNs netns, DispatcherHarness harness)
-    {
-        var sockets = new Dictionary<(string, Family, Protocol), (Socket, ulong)>();
-        var port = 10000;
-        foreach (var binding in harness.Bindings)
-        {
-            var key = (binding.Label, binding.Family, binding.Protocol);
-            if (sockets.ContainsKey(key))
-                continue;
-            var local = new IPEndPoint(binding.Family == Family.IPv4 ? IPAddress.Loopback : IPAddress.IPv6Loopback, port++);
-            var socket = binding.Protocol == Protocol.Tcp ? netns.Listen(local) : netns.BindUdp(local);
-            harness.Register(binding.Label, binding.Family, binding.Protocol, socket);
-            sockets[key] = (socket, harness.Map(DispatcherLayout.Sockets).LookupSocketCookie(BitConverter.GetBytes(harness.Id(binding.Label, binding.Family, binding.Protocol)))!.Value);
-        }
-        return sockets;
     }
 
     private static ulong ExpectedCookie(Dictionary<(string, Family, Protocol), (Socket Socket, ulong Cookie)> sockets, Binding? binding) =>
