@@ -16,6 +16,19 @@ namespace SkLookup.Dispatch;
 /// cost (each call and return is expensive under return-stack mitigations), so matching makes none:
 /// array lookups are inlined by the verifier, and the only calls are the three that a redirect needs.
 /// </summary>
+/// <remarks>
+/// <para>Program size and verifier work are bounded by construction, because a generator must load for every
+/// binding set: a probe is a fixed amount of code (two buckets, an eight-turn bounded loop, accepted since
+/// Linux 5.3), so a class with all 129 IPv6 lengths on both port kinds is 258 probes, about 25,000
+/// instructions; each class is its own fragment with its own exits, and each family has its own dispatch,
+/// so that no jump spans more than one family's classes (BPF jump offsets are 16 bits).</para>
+/// <para>A large class still probes every (length, port kind) present, longest first, so its worst-case cost
+/// grows linearly with the number of distinct lengths near the looked-up address (the prefilter removes the
+/// lengths that have no binding in the address's bucket). Binary search on prefix lengths with markers
+/// (Waldvogel et al.) would make that logarithmic; it needs markers with best-matching-prefix values in the
+/// table, whose in-place maintenance on a single bind touches every binding nested below the new one, and is
+/// not done yet (issue 9).</para>
+/// </remarks>
 public static class DispatcherProgram
 {
     /// <summary>The program's name in the kernel.</summary>
