@@ -20,9 +20,9 @@ var listen = IPEndPoint.Parse(builder.Configuration["SkLookup:Listen"] ?? "127.0
 var management = IPEndPoint.Parse(builder.Configuration["Management:Listen"] ?? "127.0.0.1:9100");
 var activated = Environment.GetEnvironmentVariable(SystemdSockets.ListenPidVariable) == $"{Environment.ProcessId}";
 
-builder.Services.AddSkLookup(options =>
+// SkLookup:BpfFs, and the label's own bindings if the configuration has them (SkLookup:Labels:web:Bindings).
+builder.Services.AddSkLookup(builder.Configuration.GetSection("SkLookup"), options =>
 {
-    options.BpfFsPath = builder.Configuration["SkLookup:BpfFs"] ?? SkLookupOptions.DefaultBpfFsPath;
     if (activated)
         options.RegisterSystemdSockets(name => name == label ? label : null); // FileDescriptorName= in the socket unit
 });

@@ -6,6 +6,8 @@
 //   sudo sklookup bind echo udp 192.0.2.0/24 any && sudo sklookup bind echo udp 2001:db8::/32 any
 //   sudo dotnet run -- --SkLookup:Label=echo
 //
+// or, with the bindings in the app's configuration: --SkLookup:Labels:echo:Bindings:0:Protocol=udp --SkLookup:Labels:echo:Bindings:0:Prefix=192.0.2.0/24
+//
 // It also serves /metrics (OpenTelemetry's Prometheus exporter) and /healthz on 127.0.0.1:9100.
 using System.Net;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -19,7 +21,8 @@ var label = builder.Configuration["SkLookup:Label"] ?? "echo";
 var listen = builder.Configuration["SkLookup:Listen"] ?? "127.0.0.1:5353,[::1]:5353";
 var management = IPEndPoint.Parse(builder.Configuration["Management:Listen"] ?? "127.0.0.1:9100");
 
-builder.Services.AddSkLookup(options => options.BpfFsPath = builder.Configuration["SkLookup:BpfFs"] ?? SkLookupOptions.DefaultBpfFsPath);
+// SkLookup:BpfFs, and the label's own bindings if the configuration has them (SkLookup:Labels:echo:Bindings).
+builder.Services.AddSkLookup(builder.Configuration.GetSection("SkLookup"));
 foreach (var endPoint in listen.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
     builder.Services.AddSteeredUdpSocket(label, IPEndPoint.Parse(endPoint));
 builder.Services.AddHostedService(services => new Echo(label, services));

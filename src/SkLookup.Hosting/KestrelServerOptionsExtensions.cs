@@ -14,7 +14,7 @@ public static class KestrelServerOptionsExtensions
     /// e.g. 127.0.0.1:8080: the bindings decide which traffic reaches it), has Kestrel serve it, and has the
     /// sk_lookup hosted service register it under <paramref name="label"/> at start. The socket is created
     /// in <see cref="SkLookupOptions.Namespace"/> when one is set, so call
-    /// <see cref="SkLookupServiceCollectionExtensions.AddSkLookup"/> first. The app owns the socket and
+    /// <see cref="SkLookupServiceCollectionExtensions.AddSkLookup(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{SkLookupOptions})"/> first. The app owns the socket and
     /// closes it when the host is disposed.
     /// </summary>
     /// <param name="options">Kestrel's options.</param>

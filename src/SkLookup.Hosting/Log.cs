@@ -31,4 +31,19 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Critical, "{Message}")]
     public static partial void StartFailed(ILogger logger, string message);
+
+    [LoggerMessage(10, LogLevel.Information, "sk_lookup: {Change} binding {Binding}")]
+    public static partial void BindingChanged(ILogger logger, string change, string binding);
+
+    [LoggerMessage(11, LogLevel.Information, "sk_lookup: ... and {Count} more changes")]
+    public static partial void MoreChanges(ILogger logger, int count);
+
+    [LoggerMessage(12, LogLevel.Information, "sk_lookup: dry run: applying the bindings of {Labels} would add {Added} and remove {Removed}; nothing changed")]
+    public static partial void DryRun(ILogger logger, string labels, int added, int removed);
+
+    [LoggerMessage(13, LogLevel.Information, "sk_lookup: applied the bindings of {Labels}: added {Added}, removed {Removed}, {Total} in all")]
+    public static partial void Applied(ILogger logger, string labels, int added, int removed, int total);
+
+    [LoggerMessage(14, LogLevel.Error, "{Message}; the bindings stay as they were")]
+    public static partial void ReapplyFailed(ILogger logger, string message);
 }

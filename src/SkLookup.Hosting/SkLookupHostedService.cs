@@ -19,6 +19,7 @@ namespace SkLookup.Hosting;
 /// </remarks>
 internal sealed class SkLookupHostedService(
     IOptions<SkLookupOptions> options,
+    IOptionsMonitor<SkLookupOptions> monitor,
     ListenSockets listenSockets,
     IServiceProvider services,
     IHostApplicationLifetime lifetime,
@@ -28,7 +29,10 @@ internal sealed class SkLookupHostedService(
 {
     /// <summary>The destinations this instance filled, with the cookie of the socket it put there.</summary>
     private readonly List<(string Label, Family Family, Protocol Protocol, ulong? Cookie)> _registered = [];
+    private readonly Lock _applyLock = new();
     private StartFailure? _failure;
+    private IDisposable? _onChange;
+    private Timer? _reapply;
 
     public Task StartingAsync(CancellationToken cancellationToken)
     {
@@ -61,7 +65,12 @@ internal sealed class SkLookupHostedService(
         return Task.CompletedTask;
     }
 
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        _onChange?.Dispose();
+        _reapply?.Dispose();
+        return Task.CompletedTask;
+    }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -71,6 +80,10 @@ internal sealed class SkLookupHostedService(
         if (listenSockets.Failure is { } listenFailure)
             throw listenFailure;
         var settings = options.Value;
+        if (settings.ConfigurationErrors.Count > 0)
+            throw InvalidConfiguration(settings);
+        var owned = settings.EffectiveOwnedLabels;
+        var document = settings.Document();
         var pending = new List<PendingSocket>();
         foreach (var registration in settings.Registrations)
             pending.Add(PendingSocket.From(registration, services));
@@ -91,7 +104,7 @@ internal sealed class SkLookupHostedService(
                 else
                     Log.SystemdSocketSkipped(logger, socket.ToString());
             }
-            if (pending.Count == 0)
+            if (pending.Count == 0 && owned.Count == 0)
             {
                 // An app that only takes systemd's sockets may well run without them, e.g. on a developer's machine.
                 if (labelOf is null)
@@ -100,10 +113,17 @@ internal sealed class SkLookupHostedService(
             }
             // Dual-stack sockets go first, so that an IPv4 socket of the same label takes the label's IPv4 traffic from them.
             var ordered = pending.Where(p => p.DualStack).Concat(pending.Where(p => !p.DualStack)).ToList();
-            using var dispatcher = DispatcherAccess.Open(settings, write: true);
+            // A dry run with nothing to register only reads, so it works beside a writer.
+            using var dispatcher = DispatcherAccess.Open(settings, write: ordered.Count > 0 || !settings.DryRun);
+            // Sockets first, then the bindings that send traffic to them: a new binding never waits for its socket.
             foreach (var socket in ordered)
                 Register(dispatcher, socket);
             state.AddLabels(ordered.Select(socket => socket.Label));
+            if (owned.Count > 0)
+            {
+                Apply(dispatcher, document, owned, settings.DryRun);
+                state.AddLabels(owned);
+            }
             WarnAboutUnboundLabels(dispatcher, ordered);
         }
         finally
@@ -116,6 +136,66 @@ internal sealed class SkLookupHostedService(
                     socket.Handle.Release();
             }
         }
+        // A reload of the configuration applies the labels' bindings again (a burst of change events applies once).
+        _onChange = monitor.OnChange((_, name) =>
+        {
+            if (name == Microsoft.Extensions.Options.Options.DefaultName)
+                (_reapply ??= new Timer(_ => Reapply())).Change(TimeSpan.FromMilliseconds(250), Timeout.InfiniteTimeSpan);
+        });
+    }
+
+    /// <summary>Applies the owned labels' bindings and options, and logs what changed (or, in a dry run, would).</summary>
+    private void Apply(Dispatcher dispatcher, BindingsDocument document, IReadOnlyCollection<string> owned, bool dryRun)
+    {
+        var diff = dispatcher.Apply(document, dryRun, owned);
+        var labels = string.Join(", ", owned.Order(StringComparer.Ordinal).Select(label => $"'{label}'"));
+        const int Shown = 50;
+        var shown = 0;
+        foreach (var binding in diff.Removed)
+            if (shown++ < Shown)
+                Log.BindingChanged(logger, dryRun ? "would remove" : "removed", binding.ToString());
+        foreach (var binding in diff.Added)
+            if (shown++ < Shown)
+                Log.BindingChanged(logger, dryRun ? "would add" : "added", binding.ToString());
+        if (shown > Shown)
+            Log.MoreChanges(logger, shown - Shown);
+        if (dryRun)
+            Log.DryRun(logger, labels, diff.Added.Count, diff.Removed.Count);
+        else
+            Log.Applied(logger, labels, diff.Added.Count, diff.Removed.Count, document.Bindings.Count);
+    }
+
+    /// <summary>Applies the bindings of the reloaded configuration; a failure leaves the dispatcher as it was, and says why.</summary>
+    private void Reapply()
+    {
+        lock (_applyLock)
+        {
+            if (_failure is not null)
+                return;
+            try
+            {
+                var settings = monitor.CurrentValue;
+                if (settings.ConfigurationErrors.Count > 0)
+                    throw InvalidConfiguration(settings);
+                var owned = settings.EffectiveOwnedLabels;
+                if (owned.Count == 0)
+                    return;
+                var document = settings.Document();
+                using var dispatcher = DispatcherAccess.Open(settings, write: !settings.DryRun);
+                Apply(dispatcher, document, owned, settings.DryRun);
+                state.AddLabels(owned);
+            }
+            catch (Exception exception) when (StartFailure.From(exception) is { } failure)
+            {
+                Log.ReapplyFailed(logger, failure.Message);
+            }
+        }
+    }
+
+    private static StartFailure InvalidConfiguration(SkLookupOptions settings)
+    {
+        var message = $"sk_lookup: the configuration is not valid: {string.Join("; ", settings.ConfigurationErrors)}";
+        return new StartFailure(message, StartFailure.Usage, new SteeringException(SteeringError.InvalidFile, message));
     }
 
     public Task StopAsync(CancellationToken cancellationToken)

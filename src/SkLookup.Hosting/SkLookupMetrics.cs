@@ -12,7 +12,7 @@ namespace SkLookup.Hosting;
 /// Prometheus exporter names them exactly as <c>sklookup metrics</c> does (see the README's table).
 /// </summary>
 /// <remarks>
-/// <see cref="SkLookupServiceCollectionExtensions.AddSkLookup"/> registers it and creates it at start.
+/// <see cref="SkLookupServiceCollectionExtensions.AddSkLookup(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{SkLookupOptions})"/> registers it and creates it at start.
 /// One collection reads the maps once for all instruments (a snapshot lives 250 ms). A collection while
 /// the dispatcher is not loaded reports <see cref="DispatcherLoaded"/> 0 and nothing else.
 /// </remarks>

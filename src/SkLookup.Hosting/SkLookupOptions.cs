@@ -5,7 +5,7 @@ namespace SkLookup.Hosting;
 
 /// <summary>
 /// What the sk_lookup hosted service does at start: which dispatcher it opens, and which sockets it
-/// registers there under which labels. Configure it with <see cref="SkLookupServiceCollectionExtensions.AddSkLookup"/>.
+/// registers there under which labels. Configure it with <see cref="SkLookupServiceCollectionExtensions.AddSkLookup(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{SkLookupOptions})"/>.
 /// </summary>
 public sealed class SkLookupOptions
 {
@@ -21,7 +21,7 @@ public sealed class SkLookupOptions
     /// </summary>
     public NetworkNamespace? Namespace { get; set; }
 
-    /// <summary>The bpffs mount the dispatcher was loaded on (<c>sklookup --bpffs</c>); <see cref="DefaultBpfFsPath"/> by default.</summary>
+    /// <summary>The bpffs mount the dispatcher was loaded on (<c>sklookup --bpffs</c>); <see cref="DefaultBpfFsPath"/> by default. Configuration: <c>SkLookup:BpfFs</c>.</summary>
     public string BpfFsPath { get; set; } = DefaultBpfFsPath;
 
     /// <summary>How long to wait for another writer (a <c>sklookup</c> command, another instance) to release the dispatcher's lock.</summary>
@@ -45,6 +45,50 @@ public sealed class SkLookupOptions
     /// <see cref="System.Net.Sockets.SocketException"/>), for apps that handle it themselves.
     /// </summary>
     public bool StopHostOnStartFailure { get; set; } = true;
+
+    /// <summary>
+    /// The labels whose bindings and options this app sets, by name (configuration:
+    /// <c>SkLookup:Labels:NAME:Bindings</c> and <c>SkLookup:Labels:NAME:FallThrough</c>). At start, and again
+    /// whenever the configuration reloads, the service makes the bindings of the owned labels exactly
+    /// these, atomically, with <see cref="Dispatcher.Apply"/>; other labels are left alone.
+    /// </summary>
+    public IDictionary<string, SkLookupLabelOptions> Labels { get; } = new Dictionary<string, SkLookupLabelOptions>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The labels this app owns: the apply may change their bindings and options, and no others. Empty
+    /// (the default) means the labels of <see cref="Labels"/>. List a label here without bindings in
+    /// <see cref="Labels"/> to remove the bindings it had. Two apps that share a dispatcher each own their
+    /// own labels, so neither undoes the other.
+    /// </summary>
+    public ISet<string> OwnedLabels { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Logs what applying <see cref="Labels"/> would change, and changes nothing (the sockets are still registered).</summary>
+    public bool DryRun { get; set; }
+
+    /// <summary>The labels the apply may change: <see cref="OwnedLabels"/>, or those of <see cref="Labels"/> when it is empty.</summary>
+    internal IReadOnlyCollection<string> EffectiveOwnedLabels => OwnedLabels.Count > 0 ? [.. OwnedLabels] : [.. Labels.Keys];
+
+    /// <summary>What is wrong with the configuration section these options were read from, one entry per setting.</summary>
+    internal List<string> ConfigurationErrors { get; } = [];
+
+    /// <summary>The bindings document of <see cref="Labels"/>.</summary>
+    internal BindingsDocument Document()
+    {
+        var bindings = new List<Binding>();
+        var labels = new Dictionary<string, LabelOptions>(StringComparer.Ordinal);
+        foreach (var (label, options) in Labels)
+        {
+            foreach (var binding in options.Bindings)
+            {
+                if (binding.Label != label)
+                    throw new SteeringException(SteeringError.InvalidLabel,
+                        $"sk_lookup: the binding '{binding}' is listed under the label '{label}': list it under its own label");
+                bindings.Add(binding);
+            }
+            labels[label] = new LabelOptions(options.FallThrough);
+        }
+        return new BindingsDocument(bindings, labels);
+    }
 
     /// <summary>The sockets to register, in the order given.</summary>
     internal IReadOnlyList<SocketRegistration> Registrations => _registrations;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Diagnostics.Metrics;
@@ -37,6 +38,31 @@ public static class SkLookupServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton(provider => new SkLookupMetrics(provider.GetRequiredService<IMeterFactory>(), provider.GetRequiredService<IOptions<SkLookupOptions>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SkLookupHostedService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the hosted service with its options read from <paramref name="configuration"/>, usually
+    /// <c>builder.Configuration.GetSection("SkLookup")</c> (appsettings.json, environment variables such as
+    /// <c>SkLookup__BpfFs</c>, command-line arguments such as <c>--SkLookup:BpfFs=/path</c>), then from
+    /// <paramref name="configure"/>. The settings are <c>BpfFs</c>, <c>LockTimeout</c>, <c>UnregisterOnStop</c>,
+    /// <c>StopHostOnStartFailure</c>, <c>DryRun</c>, <c>OwnedLabels</c>, and <c>Labels:NAME:FallThrough</c> and
+    /// <c>Labels:NAME:Bindings</c> (each with <c>Protocol</c>, <c>Prefix</c>, <c>Port</c>); the README has a JSON
+    /// example. The labels' bindings are applied at start, and again when the configuration reloads. A wrong
+    /// setting stops the host at start with one line that names it.
+    /// </summary>
+    /// <param name="services">The app's services.</param>
+    /// <param name="configuration">The configuration section with the settings.</param>
+    /// <param name="configure">Configures what configuration cannot say: sockets to register, the namespace.</param>
+    public static IServiceCollection AddSkLookup(this IServiceCollection services, IConfiguration configuration, Action<SkLookupOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddSkLookup(options => SkLookupConfiguration.Bind(configuration, options));
+        if (configure is not null)
+            services.Configure(configure);
+        // Lets IOptionsMonitor see a reload, so that the hosted service applies the new bindings.
+        services.AddSingleton<IOptionsChangeTokenSource<SkLookupOptions>>(new ConfigurationChangeTokenSource<SkLookupOptions>(configuration));
         return services;
     }
 

@@ -45,6 +45,10 @@ internal sealed partial class SampleApp : IDisposable
     /// <summary>Starts <c>dotnet SAMPLE.dll ARGS</c> inside <paramref name="netns"/>, in the sample's directory.</summary>
     public static SampleApp Start(TestNetNs netns, string sample, params string[] arguments) => Start(netns, sample, [], arguments);
 
+    /// <summary>Starts the sample with extra environment variables.</summary>
+    public static SampleApp Start(TestNetNs netns, string sample, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(netns, sample, [], arguments, environment);
+
     /// <summary>Starts the sample as user nobody, with no capabilities.</summary>
     public static SampleApp StartUnprivileged(TestNetNs netns, string sample, params string[] arguments) =>
         Start(netns, sample, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"], arguments);
@@ -82,7 +86,7 @@ internal sealed partial class SampleApp : IDisposable
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);
 
-    private static SampleApp Start(TestNetNs netns, string sample, string[] wrapper, string[] arguments)
+    private static SampleApp Start(TestNetNs netns, string sample, string[] wrapper, string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var directory = Directory(sample);
         var dll = Path.Combine(directory, sample + ".dll");
@@ -107,6 +111,8 @@ internal sealed partial class SampleApp : IDisposable
         foreach (var name in start.Environment.Keys.Where(key => key.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(name);
         start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         return new SampleApp(Process.Start(start)!);
     }
 

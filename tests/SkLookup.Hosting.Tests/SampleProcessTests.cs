@@ -74,6 +74,30 @@ public sealed partial class SampleProcessTests
         Assert.DoesNotContain(app.Lines, IsStackTrace);
     }
 
+    [Fact]
+    public async Task UdpEchoTakesItsBindingsFromTheCommandLineAndItsBpfFsFromTheEnvironment()
+    {
+        using var scenario = new HostScenario();
+        scenario.Bind("other", "udp", "192.0.2.0/24", "53"); // another app's: it stays
+        using var app = SampleApp.Start(scenario.NetNs, "UdpEcho", new Dictionary<string, string> { ["SkLookup__BpfFs"] = scenario.BpfFs.Path },
+            "--SkLookup:Labels:echo:Bindings:0:Protocol=udp", "--SkLookup:Labels:echo:Bindings:0:Prefix=192.0.2.0/24",
+            "--SkLookup:Labels:echo:Bindings:1:Protocol=udp", "--SkLookup:Labels:echo:Bindings:1:Prefix=2001:db8::/32");
+        await app.WaitForLine("applied the bindings of 'echo': added 2, removed 0");
+        await app.WaitForLine("echoing what sk_lookup steers to [::1]:5353");
+
+        foreach (var target in new[] { IPEndPoint.Parse("192.0.2.9:4242"), IPEndPoint.Parse("[2001:db8::9]:53") })
+        {
+            using var client = scenario.NetNs.Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp).WithTimeouts();
+            client.Connect(target);
+            client.Send("ping"u8);
+            var reply = new byte[16];
+            Assert.Equal("ping", System.Text.Encoding.ASCII.GetString(reply, 0, client.Receive(reply)));
+        }
+        using (var dispatcher = scenario.Open())
+            Assert.Equal(3, dispatcher.Bindings().Count);
+        Assert.Equal(0, await app.Stop());
+    }
+
     public static TheoryData<string, string, int, string> Failures => new()
     {
         // sample, what is wrong, the exit code, what the one line says

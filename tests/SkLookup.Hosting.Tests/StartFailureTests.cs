@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -133,6 +134,28 @@ public sealed class StartFailureTests
         Assert.Contains("cannot listen on 127.0.0.1:8080 for 'web' (ListenSkLookup): the address is in use", line, StringComparison.Ordinal);
         using var dispatcher = scenario.Open();
         Assert.Empty(dispatcher.Destinations()); // Nothing was registered.
+    }
+
+    [Fact]
+    public async Task AWrongSettingLogsOneLineNamingIt()
+    {
+        using var scenario = new HostScenario();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        scenario.UseLogs(builder.Logging);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SkLookup:Labels:web:Bindings:0:Prefix"] = "192.0.2.0/24",
+            ["SkLookup:Labels:web:Bindings:0:Port"] = "seventy",
+        });
+        builder.Services.AddSkLookup(builder.Configuration.GetSection("SkLookup"), scenario.Target);
+        using var host = builder.Build();
+
+        var (line, exitCode) = await StartFailing(scenario, host);
+
+        Assert.Equal(2, exitCode);
+        Assert.StartsWith("sk_lookup: the configuration is not valid: SkLookup:Labels:web:Bindings:0: ", line, StringComparison.Ordinal);
+        using var dispatcher = scenario.Open();
+        Assert.Empty(dispatcher.Bindings());
     }
 
     /// <summary>Starts a host whose start must fail, and returns its one critical line and the exit code it set.</summary>

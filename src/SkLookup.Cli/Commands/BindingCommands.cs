@@ -136,29 +136,8 @@ internal static class BindingCommands
             var document = BindingsFile.ParseDocument(bytes);
             var dry = context.Get(dryRun);
             using var dispatcher = context.OpenDispatcher(write: !dry);
-            BindingsDiff diff;
-            if (dry)
-            {
-                diff = dispatcher.ReplaceBindings(document.Bindings, dryRun: true);
-            }
-            else
-            {
-                // Label options go first, so a newly bound label with fall-through never drops; they are
-                // put back if the bindings fail, so a failed apply changes nothing.
-                var previous = FallThroughOf(dispatcher, document.Labels.Keys);
-                foreach (var (label, options) in document.Labels)
-                    dispatcher.SetFallThrough(label, options.FallThrough);
-                try
-                {
-                    diff = dispatcher.ReplaceBindings(document.Bindings, dryRun: false);
-                }
-                catch
-                {
-                    foreach (var (label, fallThrough) in previous)
-                        dispatcher.SetFallThrough(label, fallThrough);
-                    throw;
-                }
-            }
+            // Label options first, put back if the bindings fail: the library's apply makes it one change.
+            var diff = dispatcher.Apply(document, dry);
             context.Write(new JsonObject
             {
                 ["dryRun"] = dry,
@@ -178,18 +157,6 @@ internal static class BindingCommands
             });
             return ExitCode.Ok;
         });
-    }
-
-    /// <summary>The fall-through flag each of <paramref name="labels"/> has now (false for a label without destinations).</summary>
-    private static Dictionary<string, bool> FallThroughOf(Dispatcher dispatcher, IEnumerable<string> labels)
-    {
-        var flags = new Dictionary<string, bool>(StringComparer.Ordinal);
-        foreach (var label in labels)
-            flags[label] = false;
-        foreach (var destination in dispatcher.Destinations())
-            if (flags.ContainsKey(destination.Label))
-                flags[destination.Label] = destination.FallThrough;
-        return flags;
     }
 
     /// <summary>The optional filters of <c>bindings</c>.</summary>
