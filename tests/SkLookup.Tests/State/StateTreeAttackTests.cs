@@ -119,4 +119,26 @@ public sealed class StateTreeAttackTests : IDisposable
         // And the unprivileged user can no longer add names there.
         Assert.NotEqual(0, AsNobody("ln", "-s", _victim, _bpffs[$"sklookup/tmp-{Inode}-y"]));
     }
+
+    [Fact]
+    public void ADispatcherWhoseStateWasMovedIsFoundFromTheKernel()
+    {
+        // Renaming the state directory used to hide a live dispatcher: status said not loaded, load attached a
+        // second one, and unload left the first attached.
+        using (Dispatcher.Load(_netns.Namespace, _bpffs.Path))
+        {
+        }
+        Directory.Move(_bpffs[$"sklookup/{Inode}"], _bpffs["sklookup/hidden"]);
+
+        var open = Assert.Throws<SteeringException>(() => Dispatcher.Open(_netns.Namespace, _bpffs.Path).Dispose());
+        var load = Assert.Throws<SteeringException>(() => Dispatcher.Load(_netns.Namespace, _bpffs.Path).Dispose());
+        Dispatcher.Unload(_netns.Namespace, _bpffs.Path);
+
+        Assert.Equal(SteeringError.DamagedState, open.Error);
+        Assert.Contains("a dispatcher is attached", open.Message);
+        Assert.Contains("'sklookup unload' detaches it", open.Message);
+        Assert.Equal(SteeringError.DamagedState, load.Error);
+        Assert.Empty(NetNsLinks.AttachedTo(_netns.Namespace));
+        Directory.Delete(_bpffs["sklookup/hidden"], recursive: true);
+    }
 }
