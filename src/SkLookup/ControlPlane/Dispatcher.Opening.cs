@@ -22,10 +22,58 @@ public sealed partial class Dispatcher
         }
     }
 
+    /// <summary>
+    /// "Not loaded", unless the kernel has a dispatcher attached in the namespace all the same (its state moved,
+    /// renamed or deleted): then the state is damaged, and the one line says how to detach it. The directory's
+    /// name is not the only witness of a live dispatcher.
+    /// </summary>
+    private static SteeringException NotLoadedOrHidden(ulong netnsInode, string path, string notLoaded)
+    {
+        var orphans = AttachedDispatchers(netnsInode);
+        return orphans.Count == 0
+            ? new SteeringException(SteeringError.NotLoaded, notLoaded)
+            : Damaged(path, $"a dispatcher is attached in network namespace {netnsInode} ({string.Join(", ", orphans.Select(o => $"link {o.Id}, program {o.ProgramId}"))}) but its state is not there (moved or removed); 'sklookup unload' detaches it");
+    }
+
+    /// <summary>
+    /// The sk_lookup links attached to the namespace with inode <paramref name="netnsInode"/> that run a program
+    /// named <see cref="ProgramName"/>, as the kernel reports them. Empty where the caller may not list links
+    /// (walking link ids needs CAP_SYS_ADMIN).
+    /// </summary>
+    internal static IReadOnlyList<LinkInfo> AttachedDispatchers(ulong netnsInode)
+    {
+        var found = new List<LinkInfo>();
+        try
+        {
+            foreach (var id in NetNsLinks.AllIds())
+            {
+                try
+                {
+                    using var link = NetNsLink.OpenById(id);
+                    var info = link.ReadInfo();
+                    if (info.LinkType != LinkInfo.NetNsLinkType || info.NetNsInode != netnsInode || info.AttachType != AttachType.SkLookup)
+                        continue;
+                    using var program = BpfProgram.OpenById(info.ProgramId);
+                    if (program.Info.Name == ProgramName)
+                        found.Add(info);
+                }
+                catch (BpfException exception) when (exception.Reason is BpfErrorReason.NotFound or BpfErrorReason.Busy)
+                {
+                    // Released between the walk and the open (EAGAIN: a link of another namespace being torn down).
+                }
+            }
+        }
+        catch (BpfException exception) when (exception.Reason is BpfErrorReason.PermissionDenied)
+        {
+            return [];
+        }
+        return found;
+    }
+
     private static Dispatcher OpenState(ulong netnsInode, string path, bool write, TimeSpan timeout)
     {
         var notLoaded = $"the dispatcher is not loaded in network namespace {netnsInode} (no state at {path}): run load first";
-        var stateLock = StateLock.TryAcquire(path, write, timeout) ?? throw new SteeringException(SteeringError.NotLoaded, notLoaded);
+        var stateLock = StateLock.TryAcquire(path, write, timeout) ?? throw NotLoadedOrHidden(netnsInode, path, notLoaded);
         NetNsLink? link = null;
         StateTransaction? state = null;
         try

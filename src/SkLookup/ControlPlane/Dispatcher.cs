@@ -72,6 +72,8 @@ public sealed partial class Dispatcher : IDisposable
         foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
             StateDirectory.Remove(leftover);
         var path = StatePaths.ForNamespace(bpffsPath, netns.Inode);
+        if (!Directory.Exists(path) && AttachedDispatchers(netns.Inode).Count > 0)
+            throw NotLoadedOrHidden(netns.Inode, path, "");
         if (Directory.Exists(path))
         {
             if (!IsStale(path, netns.Inode))
@@ -112,6 +114,20 @@ public sealed partial class Dispatcher : IDisposable
         RemoveLocked(StatePaths.ForNamespace(bpffsPath, netns.Inode), timeout);
         foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
             StateDirectory.Remove(leftover);
+        // A dispatcher the kernel still runs without state here (its directory was moved away, or a load died
+        // before its rename): detach it by its link, found from the kernel rather than from a name.
+        foreach (var orphan in AttachedDispatchers(netns.Inode))
+        {
+            try
+            {
+                using var link = NetNsLink.OpenById(orphan.Id);
+                link.Detach();
+            }
+            catch (BpfException exception) when (exception.Reason is BpfErrorReason.NotFound or BpfErrorReason.Busy)
+            {
+                // Gone already.
+            }
+        }
     });
 
     /// <summary>

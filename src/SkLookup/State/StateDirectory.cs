@@ -5,13 +5,64 @@ namespace SkLookup.State;
 /// <summary>File operations on a state directory: pinning with the right modes, and removal that copes with damage.</summary>
 internal static class StateDirectory
 {
-    /// <summary>Creates <paramref name="path"/> with <see cref="StatePaths.DirectoryMode"/> (whatever the umask), if it is missing.</summary>
+    /// <summary>
+    /// Creates <paramref name="path"/> with <see cref="StatePaths.DirectoryMode"/> (whatever the umask), if it is
+    /// missing; one that exists must be ours (see <see cref="CheckOurs"/>).
+    /// </summary>
     public static void Create(string path)
     {
-        if (Directory.Exists(path))
+        if (Directory.Exists(path) || File.Exists(path))
+        {
+            CheckOurs(path);
             return;
+        }
         Directory.CreateDirectory(path);
         File.SetUnixFileMode(path, StatePaths.DirectoryMode);
+        CheckOurs(path);
+    }
+
+    /// <summary>
+    /// Creates the new directory <paramref name="name"/> in <paramref name="parent"/> (a directory checked as ours),
+    /// failing if anything of that name exists: a staging directory that someone else pre-created (or planted as a
+    /// symlink) is never used.
+    /// </summary>
+    public static void CreateNew(string parent, string name)
+    {
+        CheckOurs(parent);
+        using var directory = SafeDirectory.OpenRoot(parent);
+        if (!directory.TryCreateChild(name, (int)StatePaths.DirectoryMode))
+            throw new SteeringException(SteeringError.DamagedState,
+                $"{Path.Combine(parent, name)} exists already, and sklookup did not make it: remove it, and mount bpffs with mode=0755 so that no one else can create names there");
+    }
+
+    /// <summary>
+    /// Refuses (with <see cref="SteeringError.PermissionDenied"/> and one line that says what to fix) a state
+    /// path that is a symbolic link, or a directory that is not root's or ours, or that others may write to.
+    /// On a bpffs mounted without <c>mode=</c> (1777), anyone can create names, so a name alone proves nothing.
+    /// </summary>
+    public static void CheckOurs(string path)
+    {
+        if (Untrusted(path) is { } reason)
+            throw new SteeringException(SteeringError.PermissionDenied, reason);
+    }
+
+    /// <summary>Why <paramref name="path"/> must not be trusted as a state directory, or null if it may be.</summary>
+    public static string? Untrusted(string path)
+    {
+        var info = new DirectoryInfo(path);
+        if (info.LinkTarget is { } target)
+            return $"{path} is a symbolic link (to {TextEscape.Escape(target)}), which sklookup never makes or follows: remove the link ('rm {path}'), and mount bpffs with mode=0755";
+        if (!info.Exists)
+            return File.Exists(path) ? $"{path} is not a directory: remove it" : null;
+        try
+        {
+            using var directory = SafeDirectory.OpenRoot(path);
+            return directory.Distrust();
+        }
+        catch (BpfException exception)
+        {
+            return $"{path} cannot be checked: {exception.Message}";
+        }
     }
 
     /// <summary>Pins <paramref name="map"/> at <paramref name="path"/> and sets <see cref="StatePaths.PinMode"/>.</summary>
@@ -42,8 +93,16 @@ internal static class StateDirectory
     /// </summary>
     public static void Remove(string path)
     {
+        if (new FileInfo(path).LinkTarget is not null)
+        {
+            // A symlink planted in place of a state directory: remove the link, never what it points to.
+            DeleteIfPresent(path);
+            return;
+        }
         if (!Directory.Exists(path))
             return;
+        // Never delete recursively outside a directory verified as ours: a foreign one stays, with one line.
+        CheckOurs(path);
         foreach (var file in Directory.EnumerateFiles(path))
         {
             var name = Path.GetFileName(file);

@@ -68,13 +68,15 @@ internal sealed class StateTransaction : IDisposable
     /// <summary>Builds the state of <paramref name="netns"/> on the side, attaches it, and renames it into place at <paramref name="path"/> (invariant 1).</summary>
     public static void Build(NetworkNamespace netns, string bpffsPath, string path)
     {
-        var temp = System.IO.Path.Combine(StatePaths.Root(bpffsPath), StatePaths.TempPrefix(netns.Inode) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        var tempName = StatePaths.TempPrefix(netns.Inode) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        var temp = System.IO.Path.Combine(StatePaths.Root(bpffsPath), tempName);
         var maps = new Dictionary<string, BpfMap>();
         BpfProgram? program = null;
         NetNsLink? link = null;
+        // Made with mkdirat, which fails if the name exists, so no one can pre-create (or plant a link as) it.
+        StateDirectory.CreateNew(StatePaths.Root(bpffsPath), tempName);
         try
         {
-            StateDirectory.Create(temp);
             foreach (var spec in ControlLayout.AllMaps)
             {
                 var map = BpfMap.Create(spec);
