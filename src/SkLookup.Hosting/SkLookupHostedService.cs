@@ -136,11 +136,12 @@ internal sealed class SkLookupHostedService(
                     socket.Handle.Release();
             }
         }
-        // A reload of the configuration applies the labels' bindings again (a burst of change events applies once).
+        // A reload of the configuration applies the labels' bindings again; the timer makes a burst of change events one apply.
+        var reapply = _reapply = new Timer(_ => Reapply());
         _onChange = monitor.OnChange((_, name) =>
         {
             if (name == Microsoft.Extensions.Options.Options.DefaultName)
-                (_reapply ??= new Timer(_ => Reapply())).Change(TimeSpan.FromMilliseconds(250), Timeout.InfiniteTimeSpan);
+                reapply.Change(TimeSpan.FromMilliseconds(250), Timeout.InfiniteTimeSpan);
         });
     }
 
