@@ -12,6 +12,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v nft >/dev/null || need+=(nftables)   # the TPROXY comparison (inside the benchmark's own namespace only)
+[ -x /usr/bin/time ] || need+=(time)             # sklookup apply's wall time, CPU time and peak RSS
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -33,6 +34,11 @@ if [ -z "$only" ] || [ "$only" = control ]; then
     rm -rf artifacts/cli/linux-*-aot
     scripts/publish-cli.sh >>artifacts/cli/publish.log 2>&1 || echo "bench/run.sh: scripts/publish-cli.sh failed (artifacts/cli/publish.log); the report will say which forms are missing" >&2
   fi
+  # The dotnet tool as users get it: installed from the packages publish-cli.sh made.
+  # A private package folder: the version does not change between builds, so the global one would hand out a stale copy.
+  rm -rf artifacts/cli/tool artifacts/cli/tool-packages
+  NUGET_PACKAGES="$PWD/artifacts/cli/tool-packages" dotnet tool install --tool-path artifacts/cli/tool --add-source artifacts/cli/nupkg SkLookup.Cli >>artifacts/cli/publish.log 2>&1 ||
+    echo "bench/run.sh: dotnet tool install failed (artifacts/cli/publish.log); the report will say the dotnet tool is missing" >&2
 fi
 # A little more CPU priority than the rest of the machine for the sender thread and the measuring thread.
 exec nice -n -10 dotnet bench/SkLookup.Benchmarks/bin/Release/net10.0/SkLookup.Benchmarks.dll --output BENCHMARKS.md "$@"

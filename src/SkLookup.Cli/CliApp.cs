@@ -19,8 +19,18 @@ public static class CliApp
     /// Runs the tool as <see cref="Run(string[], TextWriter, TextWriter)"/> does, but long-running commands
     /// (metrics) stop when <paramref name="cancellation"/> is signalled instead of on SIGINT or SIGTERM.
     /// </summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellation)
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellation) =>
+        Run(args, output, error, errorIsTerminal: false, cancellation);
+
+    /// <summary>True while a command runs whose stderr is a terminal: long commands then show their progress there.</summary>
+    internal static bool ErrorIsTerminal => s_errorIsTerminal.Value;
+
+    private static readonly AsyncLocal<bool> s_errorIsTerminal = new();
+
+    /// <summary>Runs the tool; with <paramref name="errorIsTerminal"/>, long commands show their progress on <paramref name="error"/>.</summary>
+    internal static int Run(string[] args, TextWriter output, TextWriter error, bool errorIsTerminal, CancellationToken cancellation)
     {
+        s_errorIsTerminal.Value = errorIsTerminal;
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
@@ -88,9 +98,13 @@ public static class CliApp
             root.Add(command);
         root.Add(StatusCommand.Create());
         root.Add(ExplainCommand.Create());
+        root.Add(LabelCommands.Create());
         root.Add(MetricsCommand.Create());
+        root.Add(VersionCommand.Create());
         root.Add(DemoCommand.Create());
         root.Add(ProgCommands.Create());
+        foreach (var command in CompletionCommand.Create(() => root))
+            root.Add(command);
         HelpWithFooter.Install(root);
         root.HelpFooter($"""
             Every command acts in one network namespace (--netns, default: the current one) and keeps its state

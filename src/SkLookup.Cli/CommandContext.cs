@@ -8,7 +8,8 @@ namespace SkLookup.Cli;
 /// <summary>What one command invocation works with: its arguments, the global options, and the output.</summary>
 internal sealed class CommandContext
 {
-    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
+    // Relaxed escaping: the output goes to a terminal or a JSON parser, never into HTML, so "+" stays "+".
+    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Creates the context of the command that <paramref name="parse"/> selected.</summary>
     public CommandContext(ParseResult parse, string command, CancellationToken cancellation = default)
@@ -101,6 +102,9 @@ internal sealed class CommandContext
         using var netns = OpenNamespace();
         return Dispatcher.Open(netns, bpffs, write, LockTimeout);
     }
+
+    /// <summary>A progress line on stderr, shown only if stderr is a terminal and the command takes long.</summary>
+    public Progress StartProgress() => new(Error, Command, CliApp.ErrorIsTerminal);
 
     /// <summary>Prints a result: <paramref name="json"/> with <c>--json</c>, else what <paramref name="text"/> writes.</summary>
     public void Write(JsonNode json, Action<TextWriter> text)

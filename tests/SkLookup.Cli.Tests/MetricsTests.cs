@@ -125,6 +125,38 @@ public sealed class MetricsTests : IDisposable
         Assert.Contains("ADDR:PORT", result.Error);
     }
 
+    [Fact]
+    public void TubectlsAddrPortFormServesToo()
+    {
+        using var cancellation = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = -1;
+        var run = new Thread(() => exitCode = _sandbox.NetNs.Run(() => CliApp.Run(
+            ["metrics", "127.0.0.1", "9090", "--netns", _sandbox.NetNsPath, "--bpffs", _sandbox.BpfFs.Path],
+            output, error, cancellation.Token)));
+        run.Start();
+        try
+        {
+            Assert.Contains("sklookup_dispatcher_loaded 0", Scrape("/metrics"));
+        }
+        finally
+        {
+            cancellation.Cancel();
+        }
+        Assert.True(run.Join(TimeSpan.FromSeconds(30)), "metrics did not stop when cancelled");
+        Assert.Equal(0, exitCode);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1")]                                   // no port
+    [InlineData("localhost", "9090")]                           // not an address
+    [InlineData("127.0.0.1", "70000")]                          // not a port
+    [InlineData("127.0.0.1", "9090", "--listen", "127.0.0.1:9091")] // both forms
+    [InlineData]                                                // neither
+    public void BadAddrPortFormsAreUsageErrors(params string[] args) =>
+        _sandbox.Run(["metrics", .. args]).AssertOneLineError(2);
+
     /// <summary>GETs <paramref name="path"/> from the server inside the sandbox, retrying until it listens.</summary>
     private string Scrape(string path)
     {

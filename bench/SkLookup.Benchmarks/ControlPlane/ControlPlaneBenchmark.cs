@@ -8,8 +8,8 @@ namespace SkLookup.Benchmarks.ControlPlane;
 /// <summary>
 /// The control plane's costs, in a private network namespace with a private bpffs: the time to apply
 /// 1,000, 100,000 and 1,000,000 bindings with <see cref="Dispatcher.ReplaceBindings"/> and the kernel memory
-/// they take; and the time of one <c>sklookup bind</c> from the command line, in each form of the tool,
-/// against a dispatcher that holds 200 bindings.
+/// they take; <c>sklookup apply</c> of the largest set from a file, next to the library; and the time of one
+/// <c>sklookup bind</c> from the command line, in each form of the tool, against a dispatcher that holds 200 bindings.
 /// </summary>
 internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, Action<string> log)
 {
@@ -36,9 +36,10 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
             foreach (var count in ApplyCounts)
                 applies.Add(MeasureApply(netns, bpffs.Path, count, Repeats(count)));
             var notes = new List<string>();
+            var cliApplies = MeasureCliApply(netns, bpffs.Path, ApplyCounts[^1], Repeats(ApplyCounts[^1]), notes);
             var runs = quick ? 10 : 30;
             var cli = MeasureCli(netns, bpffs.Path, runs, notes);
-            return new ControlPlaneResults(applies, CliStateBindings, cli, runs, notes);
+            return new ControlPlaneResults(applies, CliStateBindings, cli, runs, notes, cliApplies);
         }
         finally
         {
@@ -170,7 +171,7 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
                 var aotFailure = Path.Combine(repositoryRoot, CliForm.AotFailureFile);
                 if (form.Name == "native AOT" && File.Exists(aotFailure))
                     reason = $"native AOT did not build here: {File.ReadAllText(aotFailure).Trim()}";
-                timings.Add(new CliTiming(form.Name, form.Required, [], reason));
+                timings.Add(new CliTiming(form.Name, form.Required, [], reason, TargetMilliseconds: form.TargetMilliseconds));
                 notes.Add($"{form.Name}: {reason}");
                 log($"  sklookup bind, {form.Name}: {reason}");
                 continue;
@@ -187,7 +188,7 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
                 if (!dispatcher.RemoveBinding(added))
                     throw new InvalidOperationException($"sklookup bind ({form.Name}) exited 0 but the binding {added} is not there");
             }
-            var timing = new CliTiming(form.Name, form.Required, milliseconds, null);
+            var timing = new CliTiming(form.Name, form.Required, milliseconds, null, TargetMilliseconds: form.TargetMilliseconds);
             timings.Add(timing);
             log($"  sklookup bind, {form.Name}: median {Statistics.Summary.MedianOf(milliseconds):F1} ms over {runs} runs " +
                 $"(min {milliseconds.Min():F1}, max {milliseconds.Max():F1})");
@@ -207,6 +208,90 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
         timings.Add(new CliTiming("in process: `Dispatcher.Open` + `AddBinding`", "", inProcess, null, InProcess: true));
         log($"  in process, Dispatcher.Open + AddBinding: median {Statistics.Summary.MedianOf(inProcess):F1} ms over {runs} runs");
         return timings;
+    }
+
+    /// <summary>
+    /// <c>sklookup apply FILE</c> of the largest set, from a file the benchmark writes (the same bindings the library
+    /// applied), on a freshly loaded dispatcher, with each form that has no JIT warm-up advantage to hide: native AOT
+    /// (which the package and the dotnet tool ship) and the framework-dependent build. /usr/bin/time gives the
+    /// wall-clock time, the CPU time and the peak RSS of the whole process.
+    /// </summary>
+    private List<CliApplyResult> MeasureCliApply(NetworkNamespace netns, string bpffs, int count, int repeats, List<string> notes)
+    {
+        var results = new List<CliApplyResult>();
+        var forms = CliForm.All(repositoryRoot).Where(form => form.Name is "native AOT" || form.FileName == "dotnet").ToList();
+        if (!File.Exists("/usr/bin/time"))
+        {
+            foreach (var form in forms)
+                results.Add(new CliApplyResult(form.Name, count, 0, [], [], [], "/usr/bin/time (GNU time) is not installed"));
+            notes.Add("sklookup apply: not measured, /usr/bin/time (GNU time) is not installed");
+            return results;
+        }
+        var directory = Directory.CreateTempSubdirectory("sklookup-bench-apply-");
+        try
+        {
+            var file = Path.Combine(directory.FullName, "bindings.json");
+            WriteBindingsFile(file, Bindings(count, ApplyMix).Select(pair => pair.Binding));
+            var bytes = new FileInfo(file).Length;
+            var netnsPath = $"/proc/{Environment.ProcessId}/fd/{netns.Handle.Value}";
+            foreach (var form in forms)
+            {
+                if (!File.Exists(form.Required))
+                {
+                    results.Add(new CliApplyResult(form.Name, count, bytes, [], [], [], $"not built ({Path.GetRelativePath(repositoryRoot, form.Required)} is missing)"));
+                    continue;
+                }
+                var wall = new List<double>();
+                var cpu = new List<double>();
+                var rss = new List<double>();
+                for (var repeat = 0; repeat < repeats; repeat++)
+                {
+                    Dispatcher.Unload(netns, bpffs);
+                    using (Dispatcher.Load(netns, bpffs))
+                    {
+                    }
+                    var report = Path.Combine(directory.FullName, "time.txt");
+                    string[] arguments = ["-f", "%e %U %S %M", "-o", report, form.FileName, .. form.Prefix, "apply", file, "--netns", netnsPath, "--bpffs", bpffs];
+                    RunTool("/usr/bin/time", arguments);
+                    var fields = File.ReadAllLines(report).Last().Split(' ');
+                    double Field(int i) => double.Parse(fields[i], System.Globalization.CultureInfo.InvariantCulture);
+                    wall.Add(Field(0));
+                    cpu.Add(Field(1) + Field(2));
+                    rss.Add(Field(3));
+                    using (var dispatcher = Dispatcher.Open(netns, bpffs))
+                        if (dispatcher.CountBindings().Sum(c => c.Count) != count)
+                            throw new InvalidOperationException($"sklookup apply ({form.Name}) exited 0 but the dispatcher does not hold {count:N0} bindings");
+                    log($"  sklookup apply of {count:N0} bindings, {form.Name}: {wall[^1]:F2} s, cpu {cpu[^1]:F2} s, peak RSS {rss[^1] / 1024:F0} MiB");
+                }
+                results.Add(new CliApplyResult(form.Name, count, bytes, wall, cpu, rss, null));
+            }
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+            Dispatcher.Unload(netns, bpffs);
+        }
+        return results;
+    }
+
+    /// <summary>Writes <paramref name="bindings"/> as a bindings file (ours, with a protocol and a port per entry).</summary>
+    private static void WriteBindingsFile(string path, IEnumerable<Binding> bindings)
+    {
+        using var stream = File.Create(path);
+        using var json = new System.Text.Json.Utf8JsonWriter(stream);
+        json.WriteStartObject();
+        json.WriteStartArray("bindings");
+        foreach (var binding in bindings)
+        {
+            json.WriteStartObject();
+            json.WriteString("label", binding.Label);
+            json.WriteString("protocol", binding.Protocol.Name());
+            json.WriteString("prefix", binding.Prefix.ToString());
+            json.WriteNumber("port", binding.Port);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
     }
 
     private static TimeSpan RunTool(string fileName, IReadOnlyList<string> arguments)

@@ -35,7 +35,23 @@ internal sealed record ApplyResult(int Bindings, IReadOnlyList<double> LoadSecon
 /// <param name="Milliseconds">Each timed run's wall-clock time from process start to exit, or empty if it was not built.</param>
 /// <param name="Missing">Why the form was not measured, or null.</param>
 /// <param name="InProcess">True for the library calls timed in the benchmark's own process, without a new process.</param>
-internal sealed record CliTiming(string Form, string Path, IReadOnlyList<double> Milliseconds, string? Missing, bool InProcess = false);
+/// <param name="TargetMilliseconds">The form's target, or null.</param>
+internal sealed record CliTiming(string Form, string Path, IReadOnlyList<double> Milliseconds, string? Missing, bool InProcess = false, double? TargetMilliseconds = null);
+
+/// <summary>One form of the tool applying a file of bindings, as /usr/bin/time measured it.</summary>
+/// <param name="Form">The form.</param>
+/// <param name="Bindings">How many bindings the file holds.</param>
+/// <param name="FileBytes">The file's size.</param>
+/// <param name="Seconds">Each run's wall-clock time, from process start to exit.</param>
+/// <param name="CpuSeconds">Each run's user plus system time.</param>
+/// <param name="PeakRssKiB">Each run's peak resident set size (kibibytes, as GNU time's %M gives it).</param>
+/// <param name="Missing">Why the form was not measured, or null.</param>
+internal sealed record CliApplyResult(string Form, int Bindings, long FileBytes, IReadOnlyList<double> Seconds, IReadOnlyList<double> CpuSeconds,
+    IReadOnlyList<double> PeakRssKiB, string? Missing)
+{
+    /// <summary>The wall-clock times, summarised.</summary>
+    public Summary Wall => Summary.Of(Seconds);
+}
 
 /// <summary>Everything the control-plane benchmark measured.</summary>
 /// <param name="Applies">By number of bindings.</param>
@@ -43,4 +59,6 @@ internal sealed record CliTiming(string Form, string Path, IReadOnlyList<double>
 /// <param name="Cli">By form of the tool.</param>
 /// <param name="CliRuns">Timed runs per form.</param>
 /// <param name="Notes">What else the run found worth saying (a form that did not build, and why).</param>
-internal sealed record ControlPlaneResults(IReadOnlyList<ApplyResult> Applies, int BindingsForCli, IReadOnlyList<CliTiming> Cli, int CliRuns, IReadOnlyList<string> Notes);
+/// <param name="CliApplies">The tool applying the largest set from a file, by form; the library's time for the same set is <see cref="Applies"/>' last.</param>
+internal sealed record ControlPlaneResults(IReadOnlyList<ApplyResult> Applies, int BindingsForCli, IReadOnlyList<CliTiming> Cli, int CliRuns, IReadOnlyList<string> Notes,
+    IReadOnlyList<CliApplyResult> CliApplies);

@@ -143,9 +143,14 @@ internal static class MarkdownReport
         {
             var applies = string.Join(", ", control.Applies.Select(apply => $"{apply.Bindings:N0} in {apply.Apply.Median:F2} s " +
                 $"({apply.TotalBytes / 1048576.0:F0} MiB of kernel memory)"));
-            var forms = string.Join(", ", control.Cli.Where(c => c.Missing is null && !c.InProcess).Select(c => $"{c.Form} {Statistics.Summary.MedianOf(c.Milliseconds):F0} ms"));
+            var forms = string.Join(", ", control.Cli.Where(c => c.Missing is null && !c.InProcess).Select(c => $"{c.Form} {Statistics.Summary.MedianOf(c.Milliseconds):F1} ms"));
+            var library = control.Applies[^1].Apply.Median;
+            var cliApplies = string.Join(", ", control.CliApplies.Where(c => c.Missing is null).Select(c =>
+                $"{c.Form} {c.Wall.Median:F2} s ({c.Wall.Median / library:F2} × the library) and {Statistics.Summary.MedianOf(c.PeakRssKiB) / 1024:F0} MiB peak RSS"));
             lines.Add($"**Control plane** (section 3): applying {applies} (targets: 100,000 < {ControlPlaneSection.Apply100kTargetSeconds:F0} s, " +
-                      $"1,000,000 < {ControlPlaneSection.Apply1MTargetSeconds:F0} s); one `sklookup bind`, median: {forms} (target < {ControlPlaneSection.BindTargetMilliseconds:F0} ms).");
+                      $"1,000,000 < {ControlPlaneSection.Apply1MTargetSeconds:F0} s); `sklookup apply` of {control.Applies[^1].Bindings:N0} from a file: {cliApplies} " +
+                      $"(targets ≤ {ControlPlaneSection.CliApplyRatioTarget:0.#} ×, ≤ {ControlPlaneSection.CliApplyRssTargetMiB:F0} MiB); one `sklookup bind`, median: {forms} " +
+                      $"(targets ≤ {ControlPlane.CliForm.AotTargetMilliseconds:F0} ms native AOT, ≤ {ControlPlane.CliForm.ToolTargetMilliseconds:F0} ms dotnet tool, single file ≤ dotnet tool).");
         }
         var oneCpu = report.AnyPortFloods.FirstOrDefault(results => results.Settings.Layout == FloodLayout.OneCpu);
         if (oneCpu is not null)

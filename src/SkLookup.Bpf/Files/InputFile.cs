@@ -29,6 +29,34 @@ public static unsafe class InputFile
     /// </summary>
     public static byte[] ReadAll(string path, long maxBytes, TimeSpan idleTimeout)
     {
+        var (fd, shown, regular, size) = OpenChecked(path, maxBytes);
+        try
+        {
+            return Read(fd, shown, regular ? (int)size : 0, regular, maxBytes, idleTimeout);
+        }
+        finally
+        {
+            if (path != "-")
+                LibC.Close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> ("-" for standard input) with the checks of <see cref="ReadAll"/>, as a stream to
+    /// read a chunk at a time: a large file is then never held whole in memory. Reading it fails as <see cref="ReadAll"/>
+    /// fails: past <paramref name="maxBytes"/>, or when a pipe stays silent for <paramref name="idleTimeout"/>.
+    /// Disposing the stream closes the file (never standard input).
+    /// </summary>
+    /// <returns>The stream; its <see cref="Stream.Length"/> is the file's size for a regular file, and unknown (not seekable) otherwise.</returns>
+    public static Stream OpenRead(string path, long maxBytes, TimeSpan idleTimeout)
+    {
+        var (fd, shown, regular, size) = OpenChecked(path, maxBytes);
+        return new InputFileStream(fd, ownsFd: path != "-", shown, regular, size, maxBytes, idleTimeout);
+    }
+
+    /// <summary>Opens the input and checks its type and size; the caller closes the descriptor unless it is standard input.</summary>
+    private static (int Fd, string Shown, bool Regular, long Size) OpenChecked(string path, long maxBytes)
+    {
         ArgumentNullException.ThrowIfNull(path);
         var stdin = path == "-";
         var shown = stdin ? "standard input" : path;
@@ -60,12 +88,36 @@ public static unsafe class InputFile
                 throw Fail($"{shown} is {TypeName(type)}: read a regular file, a pipe (FIFO), or - for standard input", Errno.EINVAL);
             if (regular && (long)stat.Size > maxBytes)
                 throw Fail($"{shown} is {stat.Size} bytes, more than the limit of {Limit(maxBytes)} for a bindings file", Errno.E2BIG);
-            return Read(fd, shown, regular ? (int)stat.Size : 0, regular, maxBytes, idleTimeout);
+            return (fd, shown, regular, (long)stat.Size);
         }
-        finally
+        catch
         {
             if (!stdin)
                 LibC.Close(fd);
+            throw;
+        }
+    }
+
+    /// <summary>Reads once into <paramref name="buffer"/>, waiting for a pipe first; 0 at the end. Counts against <paramref name="maxBytes"/> with <paramref name="readSoFar"/>.</summary>
+    internal static int ReadChunk(int fd, string shown, bool regular, Span<byte> buffer, long readSoFar, long maxBytes, TimeSpan idleTimeout)
+    {
+        while (true)
+        {
+            if (!regular)
+                WaitReadable(fd, shown, idleTimeout);
+            nint read;
+            fixed (byte* at = buffer)
+                read = LibC.Read(fd, at, (nuint)buffer.Length);
+            if (read < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno is Errno.EINTR or Errno.EAGAIN)
+                    continue;
+                throw Fail($"cannot read {shown}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+            }
+            if (readSoFar + read > maxBytes)
+                throw Fail($"{shown} has more than {Limit(maxBytes)}, the limit for a bindings file", Errno.E2BIG);
+            return (int)read;
         }
     }
 

@@ -462,13 +462,35 @@ public sealed unsafe class BpfMap : IDisposable
     public List<KeyValuePair<byte[], byte[]>> LookupAll()
     {
         var result = new List<KeyValuePair<byte[], byte[]>>();
-        var chunk = 256;
+        var keySize = KeySize;
+        var valueSize = ValueSize;
+        if (!TryLookupBatches((keys, values, count) =>
+            {
+                for (var i = 0; i < count; i++)
+                    result.Add(new(keys.Slice(i * keySize, keySize).ToArray(), values.Slice(i * valueSize, valueSize).ToArray()));
+            }))
+            return [.. Entries()];
+        return result;
+    }
+
+    /// <summary>
+    /// Reads every entry with BPF_MAP_LOOKUP_BATCH, handing <paramref name="handler"/> each batch as it arrives:
+    /// <paramref name="handler"/> gets <c>count</c> keys and values, back to back, in buffers that are reused for the
+    /// next batch. Nothing is allocated per entry, so a map of a million entries is read in a few dozen calls.
+    /// The entries of a map that changes meanwhile may be seen once, twice or not at all, as with any walk.
+    /// </summary>
+    /// <returns>False if the map type has no batch lookups (socket maps); nothing was handed over then.</returns>
+    public bool TryLookupBatches(BatchHandler handler, int batchEntries = 16384)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchEntries);
+        var chunk = (int)Math.Min((uint)batchEntries, Math.Max(MaxEntries, 1u));
         var batchToken = new byte[Math.Max(8, KeySize)];
         var first = true;
+        var keys = new byte[chunk * KeySize];
+        var values = new byte[chunk * ValueSize];
         while (true)
         {
-            var keys = new byte[chunk * KeySize];
-            var values = new byte[chunk * ValueSize];
             uint returned;
             int errno;
             fixed (byte* keysPointer = keys)
@@ -490,18 +512,20 @@ public sealed unsafe class BpfMap : IDisposable
             if (errno == Errno.ENOSPC && chunk < MaxEntries)
             {
                 chunk *= 4; // A hash bucket holds more entries than one chunk: the kernel returns whole buckets.
+                keys = new byte[chunk * KeySize];
+                values = new byte[chunk * ValueSize];
                 continue;
             }
             if (errno is not (0 or Errno.ENOENT))
             {
                 if (first && errno is Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP)
-                    return [.. Entries()];
+                    return false;
                 throw Errno.ToException($"batch lookup of map '{Info.Name}'", errno);
             }
-            for (var i = 0; i < returned; i++)
-                result.Add(new(keys.AsSpan(i * KeySize, KeySize).ToArray(), values.AsSpan(i * ValueSize, ValueSize).ToArray()));
+            if (returned > 0)
+                handler(keys.AsSpan(0, (int)returned * KeySize), values.AsSpan(0, (int)returned * ValueSize), (int)returned);
             if (errno == Errno.ENOENT) // The walk is complete.
-                return result;
+                return true;
             first = false;
         }
     }

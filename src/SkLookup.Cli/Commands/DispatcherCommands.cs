@@ -13,7 +13,8 @@ internal static class DispatcherCommands
     {
         var command = new Command("load", "Load the dispatcher into the namespace and pin its state (a second load changes nothing)");
         command.HelpFooter("""
-            Until a label has a socket, traffic of its bindings is dropped, never passed to another socket.
+            Until a label has a socket, the traffic of its bindings is dropped, so it never leaks to another socket,
+            unless the label is set to fall through to the normal lookup (sklookup label set LABEL --fall-through).
             Example: sklookup load && sklookup bind web tcp 192.0.2.0/24 80
             """);
         return command.Runs("load", context =>

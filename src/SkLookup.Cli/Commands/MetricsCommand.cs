@@ -15,22 +15,23 @@ internal static class MetricsCommand
         {
             Description = "Where to serve /metrics, e.g. 127.0.0.1:9090 or [::1]:9090 (port 0 picks a free one)",
             HelpName = "ADDR:PORT",
-            Required = true,
         };
-        var command = new Command("metrics", "Serve the dispatcher's counters at /metrics in the Prometheus text format until stopped") { listen };
+        // tubectl's form: metrics ADDR PORT.
+        var address = new Argument<string?>("ADDR") { Description = "The address to listen on (tubectl's form; or use --listen)", Arity = ArgumentArity.ZeroOrOne };
+        var port = new Argument<string?>("PORT") { Description = "The port to listen on", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("metrics", "Serve the dispatcher's counters at /metrics in the Prometheus text format until stopped") { address, port, listen };
         command.HelpFooter("""
             The server listens in the namespace sklookup runs in; --netns chooses whose counters it serves.
             Each scrape reads the pinned state afresh, so it reflects every command's changes.
             Metrics: sklookup_dispatcher_loaded, sklookup_bindings{label,family,protocol},
                      sklookup_lookups_total / sklookup_misses_total / sklookup_errors_total{label,family,protocol},
                      sklookup_socket_registered{label,family,protocol}
-            Example: sklookup metrics --listen 127.0.0.1:9090    (then: curl http://127.0.0.1:9090/metrics)
+            Examples: sklookup metrics --listen 127.0.0.1:9090    (then: curl http://127.0.0.1:9090/metrics)
+                      sklookup metrics 127.0.0.1 9090             (tubectl's form)
             """);
         return command.RunsAsync("metrics", async context =>
         {
-            var text = context.Get(listen)!;
-            if (!AddressText.TryParseEndPoint(text, out var endPoint, out var reason))
-                throw new CliException(ExitCode.Usage, $"--listen '{TextEscape.Escape(text)}' is not ADDR:PORT ({reason}); pass e.g. 127.0.0.1:9090 or [::1]:9090");
+            var endPoint = ListenEndPoint(context.Get(listen), context.Get(address), context.Get(port));
             var bpffs = context.RequireBpfFs();
             using var netns = context.OpenNamespace();
             // One scrape: a reader's view of the state, or "not loaded" (a normal answer while it is unloaded).
@@ -39,7 +40,8 @@ internal static class MetricsCommand
                 try
                 {
                     using var dispatcher = Dispatcher.Open(netns, bpffs, write: false, context.LockTimeout);
-                    return (200, PrometheusText.Render(dispatcher.Bindings(), dispatcher.Destinations()));
+                    // Counted from the maps' raw values: a scrape at a million bindings decodes none of them.
+                    return (200, PrometheusText.Render(dispatcher.CountBindings(), dispatcher.Destinations()));
                 }
                 catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)
                 {
@@ -59,5 +61,27 @@ internal static class MetricsCommand
             await server.ServeAsync(context.Cancellation).ConfigureAwait(false);
             return ExitCode.Ok;
         });
+    }
+
+    /// <summary>Where to listen: <c>--listen ADDR:PORT</c>, or tubectl's <c>ADDR PORT</c>; exactly one of the two, in canonical form.</summary>
+    private static IPEndPoint ListenEndPoint(string? listen, string? address, string? port)
+    {
+        if (listen is not null)
+        {
+            if (address is not null)
+                throw new CliException(ExitCode.Usage, $"pass either --listen ADDR:PORT or ADDR PORT, not both (got --listen {TextEscape.Escape(listen)} and {TextEscape.Escape(address)})");
+            if (!AddressText.TryParseEndPoint(listen, out var endPoint, out var reason))
+                throw new CliException(ExitCode.Usage, $"--listen '{TextEscape.Escape(listen)}' is not ADDR:PORT ({reason}); pass e.g. 127.0.0.1:9090 or [::1]:9090");
+            return endPoint;
+        }
+        if (address is null)
+            throw new CliException(ExitCode.Usage, "say where to serve the metrics: --listen ADDR:PORT, or ADDR PORT (e.g. 127.0.0.1 9090)");
+        if (port is null)
+            throw new CliException(ExitCode.Usage, $"a port must follow the address {TextEscape.Escape(address)}, e.g. 'sklookup metrics {TextEscape.Escape(address)} 9090'");
+        if (!AddressText.TryParseAddress(address, out var ip, out var why))
+            throw new CliException(ExitCode.Usage, $"address '{TextEscape.Escape(address)}' is not valid: {why}; pass e.g. 127.0.0.1 or ::1");
+        if (!ushort.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) || (port.Length > 1 && port[0] == '0'))
+            throw new CliException(ExitCode.Usage, $"port '{TextEscape.Escape(port)}' is not valid: use 0 to 65535 in decimal without leading zeros (0 picks a free one)");
+        return new IPEndPoint(ip, number);
     }
 }

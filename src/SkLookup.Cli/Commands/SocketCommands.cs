@@ -27,8 +27,15 @@ internal static class SocketCommands
             dualStack,
         };
         command.HelpFooter("""
-            Each socket serves its own family and protocol, replacing a socket registered before. Run it from a
-            systemd .socket unit, e.g. ExecStartPost=, or by hand: systemd-socket-activate -l 80 sklookup register web
+            Each socket serves its own family and protocol, replacing a socket registered before. The sockets must
+            stay open after this command exits, so they come from a systemd socket unit, which holds them (and
+            hands them to the server): a service with Sockets=web.socket and ExecStart=sklookup register web.
+            The package's template does that: 'systemctl enable --now sklookup-register@web.service' registers
+            the sockets of web.socket for the label web. (A socket only sklookup holds, e.g. from
+            systemd-socket-activate, closes when sklookup exits, and its registration with it.)
+            For a server that is running already, use register-pid instead.
+            To replace a server without refusing a connection: start the new one, register its socket (this
+            replaces the old one atomically), then stop the old one once it has accepted what it queued.
             """);
         return command.Runs("register", context =>
         {
@@ -67,7 +74,10 @@ internal static class SocketCommands
 
     private static Command RegisterPid()
     {
-        var pid = new Argument<int>("PID") { Description = "The process that holds the socket" };
+        var pids = new Argument<string>("PID")
+        {
+            Description = "The process that holds the socket: a pid, several (\"$(pidof nginx)\", or 1234,1235), or a pidfile such as /run/nginx.pid",
+        };
         var label = new Argument<string>("LABEL") { Description = "The label whose traffic the socket receives" };
         var protocol = new Argument<string>("PROTO") { Description = "tcp (a listening socket) or udp (a bound, unconnected socket)" };
         var address = new Argument<string>("IP") { Description = "The address the socket is bound to, e.g. 127.0.0.1, 0.0.0.0 or ::" };
@@ -75,7 +85,7 @@ internal static class SocketCommands
         var dualStack = DualStackOption();
         var command = new Command("register-pid", "Take a socket from a running process (pidfd_getfd, Linux 5.6+) and register it for a label")
         {
-            pid,
+            pids,
             label,
             protocol,
             address,
@@ -84,11 +94,16 @@ internal static class SocketCommands
         };
         command.HelpFooter("""
             Needs ptrace rights over the process (root, or CAP_SYS_PTRACE). The process keeps its socket and serves
-            the label's traffic on it; nothing in it changes.
-            Example: sklookup register-pid 1234 web tcp 127.0.0.1 8080
+            the label's traffic on it; nothing in it changes. With several pids (a server's master and workers),
+            the first one that holds a socket bound to IP:PORT gives it: workers that inherited the master's
+            socket hold the same one, and for a reuseport group one member is enough.
+            Examples: sklookup register-pid 1234 web tcp 127.0.0.1 8080
+                      sklookup register-pid "$(pidof nginx)" web tcp 127.0.0.1 8080
+                      sklookup register-pid /run/nginx.pid web tcp 127.0.0.1 8080
             """);
         return command.Runs("register-pid", context =>
         {
+            var processIds = ProcessIds.Parse(context.Get(pids));
             var name = Label.Validate(context.Get(label));
             var wantedProtocol = ProtocolNames.ParseProtocol(context.Get(protocol));
             var addressText = context.Get(address);
@@ -97,17 +112,11 @@ internal static class SocketCommands
             var wantedPort = SkLookup.Binding.ParsePort(context.Get(port));
             if (wantedPort == 0)
                 throw new CliException(ExitCode.Usage, "a socket is bound to one port: pass 1 to 65535");
-            var processId = context.Get(pid);
-            if (processId <= 0)
-                throw new CliException(ExitCode.Usage, $"{processId} is not a process id");
             var endPoint = new IPEndPoint(ip, wantedPort);
 
-            var found = SocketFromProcess.Find(processId, socket => IsCandidate(socket, wantedProtocol, endPoint));
+            var (processId, found) = FindInProcesses(processIds, wantedProtocol, endPoint);
             try
             {
-                if (found.Count == 0)
-                    throw new CliException(ExitCode.NotFound,
-                        $"process {processId} has no {(wantedProtocol == Protocol.Tcp ? "listening TCP" : "unconnected UDP")} socket bound to {endPoint}; list its sockets with 'ss -lntup -p' in its namespace");
                 using var dispatcher = context.OpenDispatcher(write: true);
                 // A process may hold sockets at the same address in several namespaces: take one in the
                 // dispatcher's. Several matches there are members of one reuseport group, and the kernel
@@ -125,6 +134,43 @@ internal static class SocketCommands
                     socket.Dispose();
             }
         });
+    }
+
+    /// <summary>
+    /// The sockets bound to <paramref name="endPoint"/> of the first of <paramref name="processIds"/> that has
+    /// any. Processes that exited meanwhile are skipped; if none has the socket, the error names them all.
+    /// </summary>
+    private static (int ProcessId, IReadOnlyList<ProcessSocket> Sockets) FindInProcesses(IReadOnlyList<int> processIds, Protocol protocol, IPEndPoint endPoint)
+    {
+        BpfException? firstFailure = null;
+        var gone = new List<int>();
+        foreach (var processId in processIds)
+        {
+            IReadOnlyList<ProcessSocket> found;
+            try
+            {
+                found = SocketFromProcess.Find(processId, socket => IsCandidate(socket, protocol, endPoint));
+            }
+            catch (BpfException exception) when (processIds.Count > 1 && exception.Reason == BpfErrorReason.NotFound)
+            {
+                gone.Add(processId);
+                continue; // A worker that exited while we looked; another pid may hold the socket.
+            }
+            catch (BpfException exception) when (processIds.Count > 1 && exception.Reason == BpfErrorReason.PermissionDenied)
+            {
+                firstFailure ??= exception;
+                continue;
+            }
+            if (found.Count > 0)
+                return (processId, found);
+        }
+        if (firstFailure is not null)
+            throw firstFailure;
+        var what = protocol == Protocol.Tcp ? "listening TCP" : "unconnected UDP";
+        var who = processIds.Count == 1 ? $"process {processIds[0]} has no" : $"none of processes {string.Join(", ", processIds)} has a";
+        var exited = gone.Count == 0 ? "" : $" ({string.Join(", ", gone)} exited)";
+        throw new CliException(ExitCode.NotFound,
+            $"{who} {what} socket bound to {endPoint}{exited}; list the sockets with 'ss -lntup -p' in its namespace");
     }
 
     private static bool IsCandidate(SocketDescription socket, Protocol protocol, IPEndPoint endPoint)

@@ -13,7 +13,11 @@ internal static class PrometheusText
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
     /// <summary>The metrics of a loaded dispatcher.</summary>
-    public static string Render(IReadOnlyList<Binding> bindings, IReadOnlyList<DestinationStatus> destinations)
+    public static string Render(IReadOnlyList<Binding> bindings, IReadOnlyList<DestinationStatus> destinations) =>
+        Render([.. bindings.GroupBy(b => (b.Label, b.Family, b.Protocol)).Select(g => new BindingCount(g.Key.Label, g.Key.Family, g.Key.Protocol, g.Count()))], destinations);
+
+    /// <summary>The metrics of a loaded dispatcher, from its binding counts (which a scrape reads without decoding a million bindings).</summary>
+    public static string Render(IReadOnlyList<BindingCount> bindingCounts, IReadOnlyList<DestinationStatus> destinations)
     {
         var text = new StringBuilder();
         Loaded(text, 1);
@@ -21,10 +25,10 @@ internal static class PrometheusText
         // Per destination (label, family, protocol), like the other families and the SkLookup meter's sklookup.bindings.
         Family(text, "sklookup_bindings", "gauge", "Bindings of the destination.");
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var binding in bindings)
+        foreach (var binding in bindingCounts)
         {
             var key = $"label=\"{Escape(binding.Label)}\",family=\"{binding.Family.Name()}\",protocol=\"{binding.Protocol.Name()}\"";
-            counts[key] = counts.TryGetValue(key, out var count) ? count + 1 : 1;
+            counts[key] = counts.TryGetValue(key, out var count) ? count + binding.Count : binding.Count;
         }
         foreach (var (labels, count) in counts)
             Sample(text, "sklookup_bindings", labels, (ulong)count);

@@ -28,8 +28,9 @@ public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, 
     /// <summary>Creates a validated binding.</summary>
     public static Binding Create(string label, Protocol protocol, IPNetwork prefix, int port)
     {
-        CheckPrefix(prefix, prefix.ToString());
-        return new(SkLookup.Label.Validate(label), protocol, prefix, CheckPort(port, port.ToString(CultureInfo.InvariantCulture)));
+        // The checks name the prefix only when they fail: formatting it for each of a million bindings costs more than checking it.
+        CheckPrefix(prefix, null);
+        return new(SkLookup.Label.Validate(label), protocol, prefix, CheckPort(port, null));
     }
 
     /// <summary>
@@ -39,15 +40,21 @@ public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, 
     public static IPNetwork ParsePrefix(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return ParsePrefix(text.AsSpan());
+    }
+
+    /// <summary>Parses a prefix as <see cref="ParsePrefix(string)"/> does, from characters that need not be a string (a file's parser reads a million of them).</summary>
+    public static IPNetwork ParsePrefix(ReadOnlySpan<char> text)
+    {
         if (!AddressText.TryParsePrefix(text, out var address, out var length, out var reason))
             throw new SteeringException(SteeringError.InvalidPrefix,
-                $"prefix '{TextEscape.Escape(text)}' is not valid: {reason}; use an address with an optional /length, e.g. 192.0.2.0/24 or 2001:db8::/64");
-        var masked = Masked(address, length);
-        var network = new IPNetwork(masked, length);
-        if (!masked.Equals(address))
+                $"prefix '{TextEscape.Escape(text.ToString())}' is not valid: {reason}; use an address with an optional /length, e.g. 192.0.2.0/24 or 2001:db8::/64");
+        // Checked without allocating: the masked address is made only for the message.
+        if (HasHostBits(address, length))
             throw new SteeringException(SteeringError.InvalidPrefix,
-                $"prefix '{TextEscape.Escape(text)}' has host bits set: did you mean {network}?");
-        CheckPrefix(network, text);
+                $"prefix '{TextEscape.Escape(text.ToString())}' has host bits set: did you mean {new IPNetwork(Masked(address, length), length)}?");
+        var network = new IPNetwork(address, length);
+        CheckPrefix(network, null);
         return network;
     }
 
@@ -63,18 +70,33 @@ public sealed record Binding(string Label, Protocol Protocol, IPNetwork Prefix, 
         return CheckPort(port, text);
     }
 
-    private static ushort CheckPort(int port, string text) => port is >= 0 and <= 65535
+    private static ushort CheckPort(int port, string? text) => port is >= 0 and <= 65535
         ? (ushort)port
-        : throw new SteeringException(SteeringError.InvalidPort, $"port {text} is out of range: use 1 to 65535, or 0 for any port");
+        : throw new SteeringException(SteeringError.InvalidPort,
+            $"port {text ?? port.ToString(CultureInfo.InvariantCulture)} is out of range: use 1 to 65535, or 0 for any port");
 
-    private static void CheckPrefix(IPNetwork prefix, string text)
+    private static void CheckPrefix(IPNetwork prefix, string? written)
     {
         var address = prefix.BaseAddress;
+        var text = written ?? (address.IsIPv4MappedToIPv6 || HasHostBits(address, prefix.PrefixLength) ? prefix.ToString() : "");
         if (address.IsIPv4MappedToIPv6)
             throw new SteeringException(SteeringError.InvalidPrefix,
                 $"prefix '{text}' is a v4-mapped IPv6 prefix: bind the IPv4 prefix instead (IPv4 packets never carry v4-mapped addresses)");
-        if (!Masked(address, prefix.PrefixLength).Equals(address))
+        if (HasHostBits(address, prefix.PrefixLength))
             throw new SteeringException(SteeringError.InvalidPrefix, $"prefix '{text}' has host bits set");
+    }
+
+    /// <summary>True if <paramref name="address"/> has a bit set past <paramref name="length"/>; allocates nothing, as it runs for every binding of a file.</summary>
+    internal static bool HasHostBits(IPAddress address, int length)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var written);
+        bytes = bytes[..written];
+        if (length >= written * 8)
+            return false;
+        if (length % 8 != 0 && (bytes[length / 8] & (0xff >> (length % 8))) != 0)
+            return true;
+        return bytes[((length + 7) / 8)..].IndexOfAnyExcept((byte)0) >= 0;
     }
 
     /// <summary>The address with every bit past <paramref name="length"/> cleared.</summary>

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -37,10 +37,16 @@ namespace SkLookup;
 /// </list>
 /// Every error is a <see cref="SteeringException"/> with <see cref="SteeringError.InvalidFile"/> that names
 /// the entry, e.g. "bindings[3]: port 70000 is out of range: ...".
+/// <para>The file is read token by token (<see cref="Read(Stream, bool)"/> a chunk at a time), never as a whole
+/// document, and each distinct label is checked and stored once: a file of a million entries costs about
+/// what its bindings do.</para>
 /// </remarks>
 public static class BindingsFile
 {
-    private static readonly JsonDocumentOptions Options = new() { CommentHandling = JsonCommentHandling.Disallow, AllowTrailingCommas = false };
+    private static readonly JsonReaderOptions Options = new() { CommentHandling = JsonCommentHandling.Disallow, AllowTrailingCommas = false };
+
+    // Labels are UTF-8 in the file and in the maps: bytes that are not UTF-8 are an error, not U+FFFD.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Parses the bindings of a file (see the remarks for the format).</summary>
     public static IReadOnlyList<Binding> Parse(string text) => ParseDocument(text).Bindings;
@@ -53,155 +59,405 @@ public static class BindingsFile
     }
 
     /// <summary>Parses a whole file from its bytes, which must be valid UTF-8 (a leading byte order mark is skipped).</summary>
-    public static BindingsDocument ParseDocument(ReadOnlyMemory<byte> utf8)
+    public static BindingsDocument ParseDocument(ReadOnlyMemory<byte> utf8) => ParseDocument(utf8, checkConflicts: true);
+
+    /// <summary>Parses a whole file from its bytes, as <see cref="ParseDocument(ReadOnlyMemory{byte})"/> does.</summary>
+    /// <param name="utf8">The file.</param>
+    /// <param name="checkConflicts">
+    /// False skips the check that no two entries bind the same traffic to different labels, for a caller that
+    /// passes the bindings straight to <see cref="Dispatcher.ReplaceBindings"/>, which makes that check itself
+    /// (naming both bindings, not their entries): a million entries then cost one check instead of two.
+    /// </param>
+    public static BindingsDocument ParseDocument(ReadOnlyMemory<byte> utf8, bool checkConflicts)
     {
         var bytes = utf8.Span;
-        if (bytes.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
-        {
-            utf8 = utf8[3..];
-            bytes = utf8.Span;
-        }
+        if (bytes.StartsWith(JsonTokenStream.ByteOrderMark))
+            bytes = bytes[3..];
         if (!Utf8.IsValid(bytes))
-            throw Invalid($"the bindings file is not valid UTF-8 (at byte {InvalidUtf8At(bytes) + 1}): save it as UTF-8");
-        JsonDocument document;
+            throw Invalid($"the bindings file is not valid UTF-8 (at byte {JsonTokenStream.InvalidUtf8At(bytes) + 1 + (utf8.Length - bytes.Length)}): save it as UTF-8");
+        var tokens = new JsonTokenStream(bytes, Options);
+        return ParseDocument(ref tokens, checkConflicts);
+    }
+
+    /// <summary>Reads a whole file from <paramref name="stream"/>, a chunk at a time, to its end.</summary>
+    /// <param name="stream">The file.</param>
+    /// <param name="checkConflicts">
+    /// False skips the check that no two entries bind the same traffic to different labels, for a caller that
+    /// passes the bindings straight to <see cref="Dispatcher.ReplaceBindings"/>, which makes that check itself
+    /// (naming both bindings, not their entries): a million entries then cost one check instead of two.
+    /// </param>
+    /// <remarks>
+    /// Errors reading the stream propagate as they are (<see cref="IOException"/>); errors in its content are
+    /// <see cref="SteeringError.InvalidFile"/>. The stream is read to its end: bound its length, as
+    /// <c>sklookup apply</c> does, if it comes from someone else.
+    /// </remarks>
+    public static BindingsDocument Read(Stream stream, bool checkConflicts = true)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var tokens = new JsonTokenStream(stream, Options);
         try
         {
-            document = JsonDocument.Parse(utf8, Options);
+            return ParseDocument(ref tokens, checkConflicts);
+        }
+        finally
+        {
+            tokens.Dispose();
+        }
+    }
+
+    private static BindingsDocument ParseDocument(ref JsonTokenStream tokens, bool checkConflicts)
+    {
+        try
+        {
+            if (!tokens.Read())
+                throw Invalid("the bindings file is empty: it must be a JSON object with a \"bindings\" array");
+            if (tokens.TokenType != JsonTokenType.StartObject)
+                throw Invalid("the bindings file must be a JSON object with a \"bindings\" array");
+            List<Binding>? bindings = null;
+            Dictionary<string, LabelOptions>? labels = null;
+            while (tokens.Read() && tokens.TokenType == JsonTokenType.PropertyName)
+            {
+                // The name is read before the next token: reading on may move the buffer under it.
+                var reader = tokens.Reader;
+                if (reader.ValueTextEquals("bindings"u8))
+                {
+                    if (bindings is not null)
+                        throw Invalid("field \"bindings\" appears twice at the top level: keep one");
+                    tokens.Read();
+                    if (tokens.TokenType != JsonTokenType.StartArray)
+                        throw Invalid("the bindings file needs a \"bindings\" array");
+                    bindings = ParseBindings(ref tokens, checkConflicts);
+                }
+                else if (reader.ValueTextEquals("labels"u8))
+                {
+                    if (labels is not null)
+                        throw Invalid("field \"labels\" appears twice at the top level: keep one");
+                    tokens.Read();
+                    labels = ParseLabels(ref tokens);
+                }
+                else
+                {
+                    throw Invalid($"unknown field \"{Escape(reader.GetString()!)}\" at the top level: expected \"bindings\" and, optionally, \"labels\"");
+                }
+            }
+            // Anything after the object is a syntax error, which the reader reports.
+            while (tokens.Read())
+            {
+            }
+            if (bindings is null)
+                throw Invalid("the bindings file needs a \"bindings\" array");
+            return new BindingsDocument(bindings, labels ?? new Dictionary<string, LabelOptions>(StringComparer.Ordinal));
         }
         catch (JsonException exception)
         {
             throw Invalid($"the bindings file is not valid JSON (line {exception.LineNumber + 1}, byte {exception.BytePositionInLine + 1}): {FirstSentence(exception.Message)}", exception);
         }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw Invalid("the bindings file must be a JSON object with a \"bindings\" array");
-            JsonElement? bindingsElement = null;
-            JsonElement? labelsElement = null;
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var property in root.EnumerateObject())
-            {
-                if (!seen.Add(property.Name))
-                    throw Invalid($"field \"{Escape(property.Name)}\" appears twice at the top level: keep one");
-                switch (property.Name)
-                {
-                    case "bindings": bindingsElement = property.Value; break;
-                    case "labels": labelsElement = property.Value; break;
-                    default: throw Invalid($"unknown field \"{Escape(property.Name)}\" at the top level: expected \"bindings\" and, optionally, \"labels\"");
-                }
-            }
-            if (bindingsElement is not { ValueKind: JsonValueKind.Array } entries)
-                throw Invalid("the bindings file needs a \"bindings\" array");
-            var bindings = new List<Binding>(entries.GetArrayLength() * 2);
-            var owners = new Dictionary<BindingMatch, (int Index, string Label)>();
-            var index = 0;
-            foreach (var entry in entries.EnumerateArray())
-            {
-                foreach (var binding in ParseEntry(entry, index))
-                {
-                    if (owners.TryGetValue(binding.Match, out var owner) && owner.Label != binding.Label)
-                        throw Invalid($"bindings[{index}] binds {binding.Protocol.Name()} {binding.Prefix} port {PortText(binding.Port)} to '{binding.Label}', but bindings[{owner.Index}] binds it to '{owner.Label}': keep one of them");
-                    owners[binding.Match] = (index, binding.Label);
-                    bindings.Add(binding);
-                }
-                index++;
-            }
-            return new BindingsDocument(bindings, labelsElement is { } labels ? ParseLabels(labels) : new Dictionary<string, LabelOptions>());
-        }
     }
 
-    private static IEnumerable<Binding> ParseEntry(JsonElement entry, int index)
+    /// <summary>The entries of the "bindings" array, the reader on its start; leaves the reader on its end.</summary>
+    private static List<Binding> ParseBindings(ref JsonTokenStream tokens, bool checkConflicts)
     {
-        var where = $"bindings[{index}]";
-        if (entry.ValueKind != JsonValueKind.Object)
-            throw Invalid($"{where}: an entry must be an object with \"label\", \"prefix\" and optionally \"protocol\" and \"port\"");
-        string? label = null, prefix = null, protocol = null, port = null;
-        var seen = 0;
-        foreach (var property in entry.EnumerateObject())
+        var bindings = new List<Binding>();
+        // Each match's first binding: the entry it came from, and its place in the list (which has its label).
+        var owners = new Dictionary<MatchKey, (int Entry, int Position)>();
+        var labels = new LabelCache();
+        var prefixes = new PrefixBuffer();
+        var index = 0;
+        while (tokens.Read() && tokens.TokenType != JsonTokenType.EndArray)
         {
-            var bit = property.Name switch { "label" => 1, "prefix" => 2, "protocol" => 4, "port" => 8, _ => 0 };
-            if ((seen & bit) != 0)
-                throw Invalid($"{where}: \"{property.Name}\" is given twice: keep one");
-            seen |= bit;
-            switch (property.Name)
-            {
-                case "label": label = String(property, where); break;
-                case "prefix": prefix = String(property, where); break;
-                case "protocol": protocol = String(property, where); break;
-                case "port":
-                    // The raw text, so that -0, 80.0 and 8e1 are refused by the port's own parser rather than read as numbers.
-                    port = property.Value.ValueKind switch
-                    {
-                        JsonValueKind.Number => property.Value.GetRawText(),
-                        JsonValueKind.String => property.Value.GetString(),
-                        _ => throw Invalid($"{where}: \"port\" must be a number or a string such as \"any\""),
-                    };
-                    break;
-                default:
-                    throw Invalid($"{where}: unknown field \"{Escape(property.Name)}\": expected label, prefix, protocol and port");
-            }
-        }
-        if (label is null)
-            throw Invalid($"{where}: \"label\" is missing");
-        if (prefix is null)
-            throw Invalid($"{where}: \"prefix\" is missing");
-        try
-        {
-            if (protocol is not null)
-                return [Binding.Parse(label, protocol, prefix, port ?? "0")];
-            // A tubular entry: both protocols. Host bits are refused as bind refuses them, not cleared.
-            var network = Binding.ParsePrefix(prefix);
-            var portNumber = Binding.ParsePort(port ?? "0");
-            return [Binding.Create(label, Protocol.Tcp, network, portNumber), Binding.Create(label, Protocol.Udp, network, portNumber)];
-        }
-        catch (SteeringException exception)
-        {
-            throw Invalid($"{where}: {exception.Message}", exception);
-        }
-    }
-
-    private static Dictionary<string, LabelOptions> ParseLabels(JsonElement labels)
-    {
-        if (labels.ValueKind != JsonValueKind.Object)
-            throw Invalid("\"labels\" must be an object: { \"LABEL\": { \"fallThrough\": true } }");
-        var result = new Dictionary<string, LabelOptions>(StringComparer.Ordinal);
-        foreach (var label in labels.EnumerateObject())
-        {
-            var where = $"labels[\"{Escape(label.Name)}\"]";
+            var entry = ParseEntry(ref tokens, index, labels, prefixes);
             try
             {
-                Label.Validate(label.Name);
+                if (entry.Protocol is { } protocol)
+                {
+                    Add(Binding.Create(entry.Label, protocol, Binding.ParsePrefix(prefixes.Text), entry.Port));
+                }
+                else
+                {
+                    // A tubular entry: both protocols. Host bits are refused as bind refuses them, not cleared.
+                    var network = Binding.ParsePrefix(prefixes.Text);
+                    Add(Binding.Create(entry.Label, Protocol.Tcp, network, entry.Port));
+                    Add(Binding.Create(entry.Label, Protocol.Udp, network, entry.Port));
+                }
+            }
+            catch (SteeringException exception) when (exception.Error != SteeringError.InvalidFile)
+            {
+                throw Invalid($"bindings[{index}]: {exception.Message}", exception);
+            }
+            index++;
+        }
+        return bindings;
+
+        void Add(Binding binding)
+        {
+            if (!checkConflicts)
+            {
+                bindings.Add(binding);
+                return;
+            }
+            ref var owner = ref CollectionsMarshal.GetValueRefOrAddDefault(owners, MatchKey.Of(binding), out var exists);
+            if (!exists)
+                owner = (index, bindings.Count);
+            else if (bindings[owner.Position].Label is var label && label != binding.Label)
+                throw Invalid($"bindings[{index}] binds {binding.Protocol.Name()} {binding.Prefix} port {PortText(binding.Port)} to '{binding.Label}', but bindings[{owner.Entry}] binds it to '{label}': keep one of them");
+            bindings.Add(binding);
+        }
+    }
+
+    /// <summary>
+    /// A binding's match as plain numbers, the key of the duplicate check: comparing and hashing it reads no
+    /// other object, where a <see cref="BindingMatch"/> reaches into its prefix's address for both, and at a
+    /// million entries those reads are most of the check's time.
+    /// </summary>
+    private readonly record struct MatchKey(ulong High, ulong Low, ulong Rest)
+    {
+        public static MatchKey Of(Binding binding)
+        {
+            Span<byte> address = stackalloc byte[16];
+            address.Clear();
+            binding.Prefix.BaseAddress.TryWriteBytes(address, out var written);
+            var rest = (ulong)written << 40 | (ulong)binding.Protocol << 32 | (ulong)binding.Prefix.PrefixLength << 16 | binding.Port;
+            return new MatchKey(
+                System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(address),
+                System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(address[8..]),
+                rest);
+        }
+    }
+
+    private enum Field
+    {
+        Label,
+        Prefix,
+        Protocol,
+        Port,
+    }
+
+    /// <summary>One entry's fields, as written.</summary>
+    /// <summary>One entry's fields, as written; its prefix is in the <see cref="PrefixBuffer"/>.</summary>
+    private readonly record struct Entry(string Label, Protocol? Protocol, int Port);
+
+    /// <summary>The current entry's prefix, as characters: a prefix is parsed once and never needs to be a string.</summary>
+    private sealed class PrefixBuffer
+    {
+        private char[] _chars = new char[64];
+        private int _length = -1;
+
+        public ReadOnlySpan<char> Text => _chars.AsSpan(0, _length);
+
+        public bool IsSet => _length >= 0;
+
+        public void Clear() => _length = -1;
+
+        public void Set(ref Utf8JsonReader value, int index)
+        {
+            if (value.TokenType != JsonTokenType.String)
+                throw Invalid($"bindings[{index}]: \"prefix\" must be a string");
+            if (value.ValueIsEscaped || value.HasValueSequence || value.ValueSpan.Length > _chars.Length)
+            {
+                var text = value.GetString()!;
+                if (text.Length > _chars.Length)
+                    _chars = new char[text.Length];
+                text.CopyTo(_chars);
+                _length = text.Length;
+                return;
+            }
+            // JSON reader validated the string's UTF-8 already.
+            _length = Encoding.UTF8.GetChars(value.ValueSpan, _chars);
+        }
+    }
+
+    private static Entry ParseEntry(ref JsonTokenStream tokens, int index, LabelCache labels, PrefixBuffer prefix)
+    {
+        if (tokens.TokenType != JsonTokenType.StartObject)
+            throw Invalid($"bindings[{index}]: an entry must be an object with \"label\", \"prefix\" and optionally \"protocol\" and \"port\"");
+        string? label = null;
+        prefix.Clear();
+        Protocol? protocol = null;
+        var port = 0;
+        var seen = 0;
+        try
+        {
+            while (tokens.Read() && tokens.TokenType == JsonTokenType.PropertyName)
+            {
+                // The name is read before the next token: reading on may move the buffer under it.
+                var name = tokens.Reader;
+                Field field;
+                if (name.ValueTextEquals("label"u8))
+                    field = Field.Label;
+                else if (name.ValueTextEquals("prefix"u8))
+                    field = Field.Prefix;
+                else if (name.ValueTextEquals("protocol"u8))
+                    field = Field.Protocol;
+                else if (name.ValueTextEquals("port"u8))
+                    field = Field.Port;
+                else
+                    throw Invalid($"bindings[{index}]: unknown field \"{Escape(name.GetString()!)}\": expected label, prefix, protocol and port");
+                if ((seen & (1 << (int)field)) != 0)
+                    throw Invalid($"bindings[{index}]: \"{FieldName(field)}\" is given twice: keep one");
+                seen |= 1 << (int)field;
+                tokens.Read();
+                var value = tokens.Reader;
+                switch (field)
+                {
+                    case Field.Label:
+                        label = labels.Get(ref value, index);
+                        break;
+                    case Field.Prefix:
+                        prefix.Set(ref value, index);
+                        break;
+                    case Field.Protocol:
+                        protocol = ParseProtocol(ref value, index);
+                        break;
+                    default:
+                        // A number as written: -0, 80.0 and 8e1 go to the port's own parser, which refuses them.
+                        port = value.TokenType switch
+                        {
+                            JsonTokenType.Number when PlainDecimal(value.ValueSpan) is { } number => number,
+                            JsonTokenType.Number => Binding.ParsePort(Encoding.UTF8.GetString(value.ValueSpan)),
+                            JsonTokenType.String => Binding.ParsePort(value.GetString()!),
+                            _ => throw Invalid($"bindings[{index}]: \"port\" must be a number or a string such as \"any\""),
+                        };
+                        break;
+                }
+            }
+        }
+        catch (SteeringException exception) when (exception.Error != SteeringError.InvalidFile)
+        {
+            throw Invalid($"bindings[{index}]: {exception.Message}", exception);
+        }
+        if (label is null)
+            throw Invalid($"bindings[{index}]: \"label\" is missing");
+        if (!prefix.IsSet)
+            throw Invalid($"bindings[{index}]: \"prefix\" is missing");
+        return new Entry(label, protocol, port);
+    }
+
+    private static Protocol ParseProtocol(ref Utf8JsonReader value, int index)
+    {
+        if (value.TokenType == JsonTokenType.String && !value.ValueIsEscaped)
+        {
+            if (value.ValueTextEquals("tcp"u8))
+                return Protocol.Tcp;
+            if (value.ValueTextEquals("udp"u8))
+                return Protocol.Udp;
+        }
+        return ProtocolNames.ParseProtocol(String(ref value, index, "protocol"));
+    }
+
+    private static string String(ref Utf8JsonReader value, int index, string field) => value.TokenType == JsonTokenType.String
+        ? value.GetString()!
+        : throw Invalid($"bindings[{index}]: \"{field}\" must be a string");
+
+    private static string FieldName(Field field) => field switch
+    {
+        Field.Label => "label",
+        Field.Prefix => "prefix",
+        Field.Protocol => "protocol",
+        _ => "port",
+    };
+
+    /// <summary>Digits without a leading zero, as a port number; null for anything else (or too long), which the port's parser then words.</summary>
+    private static int? PlainDecimal(ReadOnlySpan<byte> digits)
+    {
+        if (digits.IsEmpty || digits.Length > 5 || (digits.Length > 1 && digits[0] == (byte)'0'))
+            return null;
+        var value = 0;
+        foreach (var digit in digits)
+        {
+            if (digit is < (byte)'0' or > (byte)'9')
+                return null;
+            value = value * 10 + (digit - '0');
+        }
+        return value;
+    }
+
+    /// <summary>The "labels" object, the reader on its value; leaves the reader on its end.</summary>
+    private static Dictionary<string, LabelOptions> ParseLabels(ref JsonTokenStream tokens)
+    {
+        if (tokens.TokenType != JsonTokenType.StartObject)
+            throw Invalid("\"labels\" must be an object: { \"LABEL\": { \"fallThrough\": true } }");
+        var result = new Dictionary<string, LabelOptions>(StringComparer.Ordinal);
+        while (tokens.Read() && tokens.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = tokens.Reader.GetString()!;
+            var where = $"labels[\"{Escape(name)}\"]";
+            try
+            {
+                Label.Validate(name);
             }
             catch (SteeringException exception)
             {
                 throw Invalid($"{where}: {exception.Message}", exception);
             }
-            if (label.Value.ValueKind != JsonValueKind.Object)
+            tokens.Read();
+            if (tokens.TokenType != JsonTokenType.StartObject)
                 throw Invalid($"{where}: options must be an object, e.g. {{ \"fallThrough\": true }}");
-            if (result.ContainsKey(label.Name))
+            if (result.ContainsKey(name))
                 throw Invalid($"{where}: the label is given twice in \"labels\": keep one");
             var fallThrough = false;
             var given = false;
-            foreach (var option in label.Value.EnumerateObject())
+            while (tokens.Read() && tokens.TokenType == JsonTokenType.PropertyName)
             {
-                if (option.Name != "fallThrough")
-                    throw Invalid($"{where}: unknown option \"{Escape(option.Name)}\": the only option is \"fallThrough\"");
+                var option = tokens.Reader;
+                if (!option.ValueTextEquals("fallThrough"u8))
+                    throw Invalid($"{where}: unknown option \"{Escape(option.GetString()!)}\": the only option is \"fallThrough\"");
                 if (given)
                     throw Invalid($"{where}: \"fallThrough\" is given twice: keep one");
                 given = true;
-                if (option.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                tokens.Read();
+                if (tokens.TokenType is not (JsonTokenType.True or JsonTokenType.False))
                     throw Invalid($"{where}: \"fallThrough\" must be true or false");
-                fallThrough = option.Value.GetBoolean();
+                fallThrough = tokens.TokenType == JsonTokenType.True;
             }
-            result[label.Name] = new LabelOptions(fallThrough);
+            result[name] = new LabelOptions(fallThrough);
         }
         return result;
     }
 
-    private static string String(JsonProperty property, string where) => property.Value.ValueKind == JsonValueKind.String
-        ? property.Value.GetString()!
-        : throw Invalid($"{where}: \"{property.Name}\" must be a string");
+    /// <summary>
+    /// Each distinct label once: checked by <see cref="Label.Validate"/> when first seen, then shared by every
+    /// binding that names it, so a million entries on a few thousand labels hold a few thousand strings.
+    /// </summary>
+    private sealed class LabelCache
+    {
+        private readonly Dictionary<string, string> _labels = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _byChars;
+
+        public LabelCache() => _byChars = _labels.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public string Get(ref Utf8JsonReader value, int index)
+        {
+            if (value.TokenType != JsonTokenType.String)
+                throw Invalid($"bindings[{index}]: \"label\" must be a string");
+            if (value.ValueIsEscaped || value.HasValueSequence || value.ValueSpan.Length > 4 * Label.MaxBytes)
+                return Add(value.GetString()!, index);
+            Span<char> chars = stackalloc char[4 * Label.MaxBytes];
+            int length;
+            try
+            {
+                length = StrictUtf8.GetChars(value.ValueSpan, chars);
+            }
+            catch (DecoderFallbackException exception)
+            {
+                throw Invalid($"bindings[{index}]: \"label\" is not valid UTF-8", exception);
+            }
+            return _byChars.TryGetValue(chars[..length], out var known) ? known : Add(new string(chars[..length]), index);
+        }
+
+        private string Add(string label, int index)
+        {
+            try
+            {
+                Label.Validate(label);
+            }
+            catch (SteeringException exception)
+            {
+                throw Invalid($"bindings[{index}]: {exception.Message}", exception);
+            }
+            _labels[label] = label;
+            return label;
+        }
+    }
 
     private static string PortText(ushort port) => port == 0 ? "any" : port.ToString(CultureInfo.InvariantCulture);
 
@@ -212,19 +468,6 @@ public static class BindingsFile
     }
 
     private static string Escape(string text) => TextEscape.Escape(text.Length > 64 ? text[..61] + "..." : text);
-
-    private static int InvalidUtf8At(ReadOnlySpan<byte> bytes)
-    {
-        Span<char> chars = stackalloc char[256];
-        var at = 0;
-        while (true)
-        {
-            var status = Utf8.ToUtf16(bytes[at..], chars, out var read, out _, replaceInvalidSequences: false);
-            at += read;
-            if (status != System.Buffers.OperationStatus.DestinationTooSmall)
-                return at;
-        }
-    }
 
     private static SteeringException Invalid(string message, Exception? inner = null) => new(SteeringError.InvalidFile, message, inner);
 }

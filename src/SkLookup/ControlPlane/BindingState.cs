@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net.Sockets;
 using SkLookup.Bpf;
 using SkLookup.DataPlane;
@@ -26,8 +27,16 @@ internal sealed class BindingState
     {
         var entries = new Dictionary<BindingMatch, uint>();
         foreach (var map in new[] { bindings4, bindings6 })
-            foreach (var (key, value) in map.LookupAll())
-                entries[BindingKey.Decode(key)] = BitConverter.ToUInt32(value);
+        {
+            var keySize = map.KeySize;
+            // In batches, decoding straight from the kernel's buffers: nothing per entry but the match itself.
+            if (!map.TryLookupBatches((keys, values, count) =>
+                {
+                    for (var i = 0; i < count; i++)
+                        entries[BindingKey.Decode(keys.Slice(i * keySize, keySize))] = BinaryPrimitives.ReadUInt32LittleEndian(values[(i * 4)..]);
+                }))
+                throw new BpfException($"map '{map.Info.Name}' does not support batch lookups", 0, BpfErrorReason.NotSupported);
+        }
         return new BindingState(entries);
     }
 

@@ -176,7 +176,7 @@ public sealed partial class Dispatcher : IDisposable
             if (owner == binding.Label)
                 return;
             throw new SteeringException(SteeringError.AlreadyExists,
-                $"{binding.Protocol.Name()} {binding.Prefix} port {PortText(binding.Port)} is bound to '{owner}' already: unbind it first, or apply a bindings file to move it");
+                $"{binding.Protocol.Name()} {binding.Prefix} port {PortText(binding.Port)} is bound to '{owner}' already: move it with MoveBinding (sklookup bind --replace), or unbind it first");
         }
         var map = _state.Maps.Bindings(binding.Family);
         if (CountOf(bindings, binding.Family) >= DispatcherLayout.MaxBindings)

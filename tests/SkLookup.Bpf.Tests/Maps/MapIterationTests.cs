@@ -89,6 +89,37 @@ public sealed class MapIterationTests
     }
 
     [Fact]
+    public void LookupBatchesHandsOverEveryEntryInReusedBuffers()
+    {
+        using var map = HashWith(0);
+        const int count = 1000;
+        map.UpdateBatch(Keys.Concat(count, i => Keys.U32((uint)i)), Keys.Concat(count, i => Keys.U64((ulong)i * 3)));
+        var seen = new Dictionary<uint, ulong>();
+        var batches = 0;
+
+        var supported = map.TryLookupBatches((keys, values, n) =>
+        {
+            batches++;
+            Assert.Equal(n * map.KeySize, keys.Length);
+            Assert.Equal(n * map.ValueSize, values.Length);
+            for (var i = 0; i < n; i++)
+                seen.Add(Keys.ReadU32(keys.Slice(i * 4, 4)), Keys.ReadU64(values.Slice(i * 8, 8)));
+        }, batchEntries: 64);
+
+        Assert.True(supported);
+        Assert.True(batches > 1, "a batch of 64 entries cannot hold 1000");
+        Assert.Equal(count, seen.Count);
+        Assert.All(seen, entry => Assert.Equal(entry.Key * 3ul, entry.Value));
+    }
+
+    [Fact]
+    public void LookupBatchesSaysWhenAMapTypeHasNone()
+    {
+        using var map = BpfMap.Create(new MapSpec { Name = "socks", Type = MapType.SockMap, KeySize = 4, ValueSize = 8, MaxEntries = 4 });
+        Assert.False(map.TryLookupBatches((_, _, _) => Assert.Fail("no batch expected")));
+    }
+
+    [Fact]
     public void BatchUpdateHonoursNoExist()
     {
         using var map = HashWith(1);

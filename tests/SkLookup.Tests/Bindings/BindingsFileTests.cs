@@ -105,6 +105,43 @@ public sealed class BindingsFileTests
         Assert.Contains(message, error.Message);
         Assert.DoesNotContain('\n', error.Message);
     }
+    [Fact]
+    public void ReadsAStreamAcrossItsChunksAsItParsesText()
+    {
+        // Well over the reader's 1 MiB chunk, with entries of varying length so that chunk ends fall everywhere.
+        var entries = Enumerable.Range(0, 40_000).Select(i =>
+            $$"""{ "label": "label-{{i % 97}}", "protocol": "{{(i % 2 == 0 ? "tcp" : "udp")}}", "prefix": "10.{{i / 65536}}.{{i / 256 % 256}}.{{i % 256}}", "port": {{(i % 3 == 0 ? "\"any\"" : (1000 + i % 50000).ToString())}} }""");
+        var text = "{\"labels\": {\"label-3\": {\"fallThrough\": true}},\n\"bindings\": [\n" + string.Join(",\n", entries) + "\n]}";
+        Assert.True(text.Length > 3 << 20);
+
+        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text));
+        var read = BindingsFile.Read(stream);
+        var parsed = BindingsFile.ParseDocument(text);
+
+        Assert.Equal(40_000, read.Bindings.Count);
+        Assert.Equal(parsed.Bindings, read.Bindings);
+        Assert.Equal(B("label-5", "udp", "10.0.0.5", "1005"), read.Bindings[5]);
+        Assert.True(read.Labels["label-3"].FallThrough);
+        // Each label is one string, shared by its bindings.
+        Assert.Same(read.Bindings[0].Label, read.Bindings[97].Label);
+    }
+
+    [Fact]
+    public void AStringLargerThanAChunkIsReadAndRefused()
+    {
+        var text = $$"""{"bindings": [{"label": "{{new string('x', 3 << 20)}}", "prefix": "192.0.2.0/24"}]}""";
+        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text));
+        var error = Assert.Throws<SteeringException>(() => BindingsFile.Read(stream));
+        Assert.Equal(SteeringError.InvalidFile, error.Error);
+        Assert.Contains("bindings[0]: label", error.Message);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("""{"bindings": [], "bindings": []}""")]
+    [InlineData("""{"bindings": []} {}""")]
+    public void EmptyDuplicatedOrTrailingDocumentsAreRefused(string text) =>
+        Assert.Equal(SteeringError.InvalidFile, Assert.Throws<SteeringException>(() => BindingsFile.Parse(text)).Error);
 
     [Fact]
     public void InvalidUtf8IsRefusedWithItsOffset()

@@ -190,6 +190,42 @@ public sealed class BindingTests
         Assert.Equal("many", sockets.LabelOf(scenario.Run(Protocol.Tcp, "198.51.0.8", 80).SelectedSocketCookie));
     }
 
+    [Theory]
+    [InlineData(3)]                                  // decision trees: the move swaps in a new program
+    [InlineData(DispatcherShape.InlineLimit + 100)] // a probe table: the move rewrites one slot in place
+    public void MoveBindingTakesItToAnotherLabel(int count)
+    {
+        using var scenario = new Scenario();
+        using var sockets = new SocketSet(scenario, ["old", "new"]);
+        var d = scenario.D;
+        var set = Enumerable.Range(0, count).Select(i => B("old", "tcp", $"198.51.{i / 256}.{i % 256}", "80")).ToList();
+        d.ReplaceBindings(set, dryRun: false);
+        var programId = d.Program.Id;
+
+        var replaced = d.MoveBinding(B("new", "tcp", "198.51.0.1", "80"));
+
+        Assert.Equal(B("old", "tcp", "198.51.0.1", "80"), replaced);
+        Assert.Equal("new", sockets.LabelOf(scenario.Run(Protocol.Tcp, "198.51.0.1", 80).SelectedSocketCookie));
+        Assert.Equal("old", sockets.LabelOf(scenario.Run(Protocol.Tcp, "198.51.0.2", 80).SelectedSocketCookie));
+        Assert.Contains(B("new", "tcp", "198.51.0.1", "80"), d.Bindings());
+        Assert.DoesNotContain(B("old", "tcp", "198.51.0.1", "80"), d.Bindings());
+        Assert.Equal(count, d.Bindings().Count);
+        if (count > DispatcherShape.InlineLimit)
+            Assert.Equal(programId, d.Program.Id);
+        // Moving it to the label it has, or moving a binding that does not exist, adds nothing extra.
+        Assert.Null(d.MoveBinding(B("new", "tcp", "198.51.0.1", "80")));
+        Assert.Null(d.MoveBinding(B("new", "tcp", "203.0.113.1", "80")));
+        Assert.Equal("new", sockets.LabelOf(scenario.Run(Protocol.Tcp, "203.0.113.1", 80).SelectedSocketCookie));
+        // Moving every binding away from a label leaves it without destinations once its socket goes.
+        foreach (var binding in set)
+            d.MoveBinding(binding with { Label = "new" });
+        Assert.All(d.Bindings(), binding => Assert.Equal("new", binding.Label));
+        Assert.Equal("new", sockets.LabelOf(scenario.Run(Protocol.Tcp, "198.51.0.2", 80).SelectedSocketCookie));
+        scenario.Close();
+        using var reader = scenario.Open();
+        Assert.Equal(count + 1, reader.Bindings().Count(binding => binding.Label == "new"));
+    }
+
     private static void CheckAgainstReference(Scenario scenario, SocketSet sockets, Random random, int probes)
     {
         var bindings = scenario.D.Bindings();

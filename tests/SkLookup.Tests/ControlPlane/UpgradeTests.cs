@@ -45,6 +45,11 @@ public sealed class UpgradeTests
             Assert.Throws<SteeringException>(() => d.SetFallThrough("web", true));
             // Reading is fine: the layout is the same.
             Assert.Single(d.Bindings());
+            var version = d.Version();
+            Assert.True(version.UpgradeDue);
+            Assert.Contains("sk_dispatcher/0", version.Loaded);
+            Assert.Contains("sk_dispatcher/0", version.Reason);
+            Assert.Equal(Dispatcher.CurrentVersion, version.Current);
         }
 
         var result = Dispatcher.Upgrade(scenario.NetNs.Namespace, scenario.BpfFs.Path);
@@ -57,6 +62,11 @@ public sealed class UpgradeTests
         {
             d.AddBinding(Scenario.B("web", "tcp", "192.0.2.0/24", "443"));
             Assert.Equal(2, d.Bindings().Count);
+            var version = d.Version();
+            Assert.False(version.UpgradeDue);
+            Assert.Null(version.Reason);
+            Assert.Equal(Dispatcher.CurrentVersion, version.Loaded);
+            Assert.Equal(d.Program.Tag, version.ProgramTag);
         }
         Assert.True(Dispatcher.Upgrade(scenario.NetNs.Namespace, scenario.BpfFs.Path).WasCurrent);
     }
@@ -80,6 +90,8 @@ public sealed class UpgradeTests
             var error = Assert.Throws<SteeringException>(() => d.RemoveBinding(Scenario.B("web", "tcp", "192.0.2.0/24", "80")));
             Assert.Equal(SteeringError.VersionMismatch, error.Error);
             Assert.Contains("run upgrade", error.Message);
+            Assert.True(d.Version().UpgradeDue);
+            Assert.Contains("not one this version attached", d.Version().Reason);
         }
         Assert.Equal(SkLookup.Bpf.Asm.SkAction.Drop, scenario.Run(Protocol.Tcp, "192.0.2.1", 81).Verdict);
         Assert.False(Dispatcher.Upgrade(scenario.NetNs.Namespace, scenario.BpfFs.Path).WasCurrent);
@@ -96,6 +108,8 @@ public sealed class UpgradeTests
         ActAsOlderVersion(scenario, layoutVersion: 0);
         using var d = scenario.Open();
         Assert.Equal(SteeringError.VersionMismatch, Assert.Throws<SteeringException>(() => d.Bindings()).Error);
+        Assert.True(d.Version().UpgradeDue);
+        Assert.Contains("layout 0", d.Version().Reason);
     }
 
     [Fact]
