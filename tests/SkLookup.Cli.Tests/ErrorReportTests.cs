@@ -3,6 +3,8 @@ using SkLookup.Bpf;
 namespace SkLookup.Cli.Tests;
 
 /// <summary>The mapping from failures to the documented exit codes (pure logic: no kernel needed).</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class ErrorReportTests
 {
     [Theory]

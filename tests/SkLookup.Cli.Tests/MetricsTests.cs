@@ -73,7 +73,7 @@ public sealed class MetricsTests : IDisposable
         {
             cancellation.Cancel();
         }
-        Assert.True(run.Join(TimeSpan.FromSeconds(30)), "metrics did not stop when cancelled");
+        Assert.True(run.Join(TestTiming.Scale(TimeSpan.FromSeconds(30))), "metrics did not stop when cancelled");
         Assert.Equal(0, exitCode);
         Assert.Contains("http://127.0.0.1:9090/metrics", output.ToString());
     }
@@ -160,7 +160,7 @@ public sealed class MetricsTests : IDisposable
     /// <summary>GETs <paramref name="path"/> from the server inside the sandbox, retrying until it listens.</summary>
     private string Scrape(string path)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + TestTiming.Scale(TimeSpan.FromSeconds(20));
         while (true)
         {
             using var client = _sandbox.NetNs.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -173,7 +173,7 @@ public sealed class MetricsTests : IDisposable
                 Thread.Sleep(50);
                 continue;
             }
-            client.ReceiveTimeout = 10_000;
+            client.ReceiveTimeout = (int)TestTiming.Scale(TimeSpan.FromSeconds(10)).TotalMilliseconds;
             client.Send(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: sandbox\r\n\r\n"));
             var response = new MemoryStream();
             var buffer = new byte[4096];

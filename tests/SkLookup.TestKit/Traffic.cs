@@ -6,8 +6,8 @@ namespace SkLookup.TestKit;
 /// <summary>Real traffic that proves where a packet went.</summary>
 public static class Traffic
 {
-    /// <summary>The time any single step may take before the test fails instead of hanging.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    /// <summary>The time any single step may take before the test fails instead of hanging (stretched under emulation, see <see cref="TestTiming"/>).</summary>
+    public static readonly TimeSpan Timeout = TestTiming.Scale(TimeSpan.FromSeconds(5));
 
     /// <summary>
     /// Connects to <paramref name="destination"/> from inside <paramref name="netns"/> and returns which of

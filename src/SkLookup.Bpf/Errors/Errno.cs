@@ -48,7 +48,9 @@ public static class Errno
     {
         var message = $"{operation}: {Name(errno)} ({Marshal.GetPInvokeErrorMessage(errno)})";
         if (errno is EPERM)
-            message += "; run as root or grant CAP_BPF with CAP_NET_ADMIN (CAP_SYS_ADMIN on older kernels), and check that the memlock limit is not too low";
+            message += Features.MemlockLimit.ExplainPermissionDenied() is { } memlock
+                ? $"; {memlock}"
+                : "; run as root or grant CAP_BPF with CAP_NET_ADMIN (CAP_SYS_ADMIN on older kernels), and check that the memlock limit is not too low";
         return new BpfException(message, errno, Reason(errno));
     }
 

@@ -20,6 +20,15 @@ internal static unsafe class BpfSyscall
     /// <summary>Calls <c>bpf(cmd, &amp;attr, sizeof attr)</c>; returns the result, or -1 with errno in <paramref name="errno"/>.</summary>
     internal static long TryInvoke<TAttr>(BpfCommand command, ref TAttr attr, out int errno) where TAttr : unmanaged
     {
+        // Kernels before 5.11 charge maps, programs and BTF against RLIMIT_MEMLOCK: raise it first.
+        if (command is BpfCommand.MapCreate or BpfCommand.ProgLoad or BpfCommand.BtfLoad)
+            Features.MemlockLimit.EnsureRaised();
+        return TryInvokeUncharged(command, ref attr, out errno);
+    }
+
+    /// <summary><see cref="TryInvoke"/> without raising the memlock limit first (for the probe that decides whether to).</summary>
+    internal static long TryInvokeUncharged<TAttr>(BpfCommand command, ref TAttr attr, out int errno) where TAttr : unmanaged
+    {
         long result;
         fixed (TAttr* pointer = &attr)
         {

@@ -87,6 +87,12 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "recv", SetLastError = true)]
     internal static partial nint Recv(int fd, void* buffer, nuint length, int flags);
 
+    [LibraryImport(Library, EntryPoint = "getrlimit", SetLastError = true)]
+    internal static partial int Getrlimit(int resource, ref Rlimit limit);
+
+    [LibraryImport(Library, EntryPoint = "setrlimit", SetLastError = true)]
+    internal static partial int Setrlimit(int resource, ref Rlimit limit);
+
     internal const int O_RDONLY = 0;
     internal const int O_DIRECTORY = 0x10000;
     internal const int O_CLOEXEC = 0x80000;
@@ -103,6 +109,14 @@ internal static unsafe partial class LibC
     {
         [FieldOffset(0)] public ulong Device;
         [FieldOffset(8)] public ulong Inode;
+    }
+
+    /// <summary><c>struct rlimit</c>: the soft and the hard limit.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Rlimit
+    {
+        public ulong Current;
+        public ulong Maximum;
     }
 
     /// <summary><c>struct statfs</c> on 64-bit Linux; only <c>f_type</c> is read.</summary>

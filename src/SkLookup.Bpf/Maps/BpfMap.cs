@@ -276,20 +276,37 @@ public sealed unsafe class BpfMap : IDisposable
     /// Every key in the map. Safe against concurrent deletes: when the current key vanishes, the kernel
     /// restarts from the first key, and keys already returned are skipped.
     /// </summary>
+    /// <remarks>
+    /// An LPM trie before Linux 5.11 or so does not restart: for a key that is gone it answers with some
+    /// later key, skipping the ones between (Debian's 5.10 does). So a trie is walked again from the
+    /// start whenever a walk found a new key, until one finds none.
+    /// </remarks>
     public IEnumerable<byte[]> Keys()
     {
         var seen = new HashSet<byte[]>(ByteArrayComparer.Instance);
         var current = Array.Empty<byte>();
         var revisits = 0L;
+        var foundInThisWalk = false;
         while (true)
         {
             var next = new byte[KeySize];
             if (!TryGetNextKey(current, next))
-                yield break;
+            {
+                if (Type != MapType.LpmTrie || !foundInThisWalk)
+                    yield break;
+                foundInThisWalk = false;
+                current = [];
+                continue;
+            }
             if (seen.Add(next))
+            {
+                foundInThisWalk = true;
                 yield return next;
+            }
             else if (++revisits > MaxEntries * 4L + 16)
+            {
                 yield break; // The map keeps changing faster than it can be walked.
+            }
             current = next;
         }
     }

@@ -25,9 +25,20 @@ public sealed unsafe class BpfProgram : IDisposable
     /// <summary>
     /// Loads <paramref name="spec"/>, patching its map references with the fds of <paramref name="maps"/>.
     /// The first attempt runs without a verifier log (it is cheaper); a failure is retried with the log,
-    /// growing the buffer until the whole log fits, and reported as a <see cref="BpfVerifierException"/>.
+    /// growing the buffer until the whole log fits, and reported as a <see cref="BpfVerifierException"/>,
+    /// or as a <see cref="BpfNotSupportedException"/> where the kernel lacks what the program reads
+    /// (<c>ingress_ifindex</c> before Linux 5.17).
     /// </summary>
-    public static BpfProgram Load(ProgramSpec spec, IReadOnlyDictionary<string, BpfMap>? maps = null)
+    public static BpfProgram Load(ProgramSpec spec, IReadOnlyDictionary<string, BpfMap>? maps = null) =>
+        LoadCore(spec, maps, explainMissingFeatures: true);
+
+    /// <summary>
+    /// <see cref="Load(ProgramSpec, IReadOnlyDictionary{string, BpfMap}?)"/> for the feature probes: a
+    /// rejection is not explained by a missing feature, because that explanation asks the probes.
+    /// </summary>
+    internal static BpfProgram LoadForProbe(ProgramSpec spec) => LoadCore(spec, maps: null, explainMissingFeatures: false);
+
+    private static BpfProgram LoadCore(ProgramSpec spec, IReadOnlyDictionary<string, BpfMap>? maps, bool explainMissingFeatures)
     {
         var instructions = Relocate(spec, maps);
         var license = BpfSyscall.Utf8Z(spec.License);
@@ -68,18 +79,60 @@ public sealed unsafe class BpfProgram : IDisposable
                 }
                 var end = Array.IndexOf(log, (byte)0);
                 var text = Encoding.UTF8.GetString(log, 0, end < 0 ? log.Length : end);
-                throw LoadError(spec, errno, text);
+                throw LoadError(spec, errno, text, explainMissingFeatures);
             }
         }
     }
 
-    private static BpfException LoadError(ProgramSpec spec, int errno, string log)
+    private static BpfException LoadError(ProgramSpec spec, int errno, string log, bool explainMissingFeatures)
     {
+        if (explainMissingFeatures && MissingFeature(spec, errno, log) is { } feature)
+        {
+            var missing = Features.Probe.NotSupported(feature);
+            return new BpfNotSupportedException($"{missing.Feature} (read by program '{spec.Name}')", missing.MinimumKernel, errno);
+        }
         if (log.Length > 0 && errno is Errno.EACCES or Errno.EINVAL or Errno.E2BIG or Errno.ENOSPC or Errno.EFAULT)
             return new BpfVerifierException(spec.Name, errno, log);
         if (errno == Errno.EINVAL && spec.Type == ProgramType.SkLookup)
             return new BpfNotSupportedException("BPF_PROG_TYPE_SK_LOOKUP", "5.9", errno);
         return Errno.ToException($"load program '{spec.Name}'", errno);
+    }
+
+    /// <summary>
+    /// The kernel feature whose absence explains a rejection, if any: a verifier that refuses a read of
+    /// <c>ingress_ifindex</c> (offsets 64 to 67) on a kernel before 5.17 is not saying the program is wrong.
+    /// </summary>
+    private static Features.Probe.Feature? MissingFeature(ProgramSpec spec, int errno, string log)
+    {
+        if (spec.Type != ProgramType.SkLookup || errno != Errno.EACCES)
+            return null;
+        const string Rejection = "invalid bpf_context access off=";
+        var at = log.IndexOf(Rejection, StringComparison.Ordinal);
+        if (at < 0)
+            return null;
+        // The rejected instruction is on the line before: it must be a load ("r0 = *(u32 *)(r1 +64)").
+        var lineEnd = log.LastIndexOf('\n', Math.Max(at - 1, 0));
+        var lineStart = lineEnd <= 0 ? 0 : log.LastIndexOf('\n', lineEnd - 1) + 1;
+        if (lineEnd <= 0 || !log.AsSpan(lineStart, lineEnd - lineStart).Contains(" = *(", StringComparison.Ordinal))
+            return null;
+        var rest = log.AsSpan(at + Rejection.Length);
+        if (!TryReadNumber(ref rest, out var offset) || !rest.StartsWith(" size=") || !TryReadNumber(ref rest, out var size, skip: 6))
+            return null;
+        // Only a read that 5.17 would accept: 1, 2 or 4 bytes, aligned, inside the field.
+        if (offset is < SkLookupContext.IngressIfindex or >= SkLookupContext.IngressIfindex + 4 || size is not (1 or 2 or 4) || offset % size != 0)
+            return null;
+        return Features.Probe.HasIngressIfindex ? null : Features.Probe.Feature.IngressIfindex;
+    }
+
+    private static bool TryReadNumber(ref ReadOnlySpan<char> text, out int number, int skip = 0)
+    {
+        text = text[Math.Min(skip, text.Length)..];
+        var length = 0;
+        while (length < text.Length && char.IsAsciiDigit(text[length]))
+            length++;
+        var parsed = int.TryParse(text[..length], out number);
+        text = text[length..];
+        return parsed;
     }
 
     private static Instruction[] Relocate(ProgramSpec spec, IReadOnlyDictionary<string, BpfMap>? maps)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using SkLookup.Bpf;
+using SkLookup.Bpf.Features;
 
 namespace SkLookup.Cli.Commands;
 
@@ -51,14 +52,16 @@ internal static class StatusCommand
             IReadOnlyDictionary<ulong, IReadOnlyList<SocketOwner>> owners = context.Get(noOwners) ? new Dictionary<ulong, IReadOnlyList<SocketOwner>>() : SocketFromProcess.FindOwners(cookies);
             var perDestination = counts.ToDictionary(count => (count.Label, count.Family, count.Protocol), count => count.Count);
             int BindingsOf(DestinationStatus destination) => perDestination.GetValueOrDefault((destination.Label, destination.Family, destination.Protocol));
+            var features = Probe.All();
 
             if (context.Json)
             {
-                JsonOutput.Write(context.Out, json => WriteJson(json, dispatcher, selection, total, shown, destinations.Count, owners, BindingsOf));
+                JsonOutput.Write(context.Out, json => WriteJson(json, dispatcher, features, selection, total, shown, destinations.Count, owners, BindingsOf));
                 return ExitCode.Ok;
             }
             var output = context.Out;
             output.WriteLine($"dispatcher: netns {dispatcher.NetworkNamespaceInode}, program {dispatcher.Program.Id} ({dispatcher.Program.Name}, tag {dispatcher.Program.Tag}), state at {dispatcher.StatePath}");
+            output.WriteLine(KernelView.Line(features));
             output.WriteLine();
             output.WriteLine($"bindings: {Summary(counts, total, only is null)}");
             if (total > 0)
@@ -103,7 +106,7 @@ internal static class StatusCommand
         return $"{total:N0} ({string.Join(", ", byClass)}){(withLabels ? $" on {labels:N0} label{(labels == 1 ? "" : "s")}" : "")}";
     }
 
-    private static void WriteJson(Utf8JsonWriter json, Dispatcher dispatcher, BindingSelection selection, int total, List<DestinationStatus> shown,
+    private static void WriteJson(Utf8JsonWriter json, Dispatcher dispatcher, IReadOnlyList<KernelFeature> features, BindingSelection selection, int total, List<DestinationStatus> shown,
         int destinationCount, IReadOnlyDictionary<ulong, IReadOnlyList<SocketOwner>> owners, Func<DestinationStatus, int> bindingsOf)
     {
         json.WriteStartObject();
@@ -114,6 +117,8 @@ internal static class StatusCommand
         json.WriteString("name", dispatcher.Program.Name);
         json.WriteString("tag", dispatcher.Program.Tag);
         json.WriteEndObject();
+        json.WritePropertyName("kernel");
+        KernelView.Json(features).WriteTo(json);
         json.WriteNumber("bindingCount", total);
         JsonOutput.WriteBindings(json, "bindings", selection.First);
         json.WriteBoolean("bindingsComplete", selection.IsComplete);

@@ -27,29 +27,18 @@ internal static class VersionCommand
         return command.Runs("version", context =>
         {
             var (loaded, dispatcher) = DispatcherVersion(context);
-            var features = Features();
-            var kernel = KernelRelease();
+            var features = Probe.All();
             context.Write(new JsonObject
             {
                 ["version"] = ToolVersion,
                 ["dispatcherVersion"] = Dispatcher.CurrentVersion,
                 ["loaded"] = loaded,
-                ["kernel"] = new JsonObject
-                {
-                    ["release"] = kernel,
-                    ["features"] = JsonArrays.From(features, feature => new JsonObject
-                    {
-                        ["name"] = feature.Name,
-                        ["since"] = feature.Since,
-                        ["present"] = feature.Present,
-                    }),
-                },
+                ["kernel"] = KernelView.Json(features),
             }, output =>
             {
                 output.WriteLine($"sklookup {ToolVersion} (dispatcher {Dispatcher.CurrentVersion})");
                 output.WriteLine(dispatcher);
-                output.WriteLine($"kernel: Linux {kernel}: " + string.Join(", ", features.Select(feature =>
-                    $"{feature.Name} {(feature.Present switch { true => "yes", false => $"no (needs {feature.Since})", null => "unknown (needs CAP_BPF)" })}")));
+                output.WriteLine(KernelView.Line(features));
             });
             return ExitCode.Ok;
         });
@@ -87,47 +76,6 @@ internal static class VersionCommand
         catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)
         {
             return (null, $"{where}: not loaded");
-        }
-    }
-
-    private sealed record FeatureState(string Name, string Since, bool? Present);
-
-    /// <summary>The features the core probes for; null where probing needs privileges this process lacks.</summary>
-    private static List<FeatureState> Features()
-    {
-        (string Name, string Since, Func<bool> Has)[] probes =
-        [
-            ("sk_lookup", "5.9", () => Probe.HasSkLookup),
-            ("BPF_LINK_DETACH", "5.9", () => Probe.HasLinkDetach),
-            ("sk_lookup test runs", "5.13", () => Probe.HasSkLookupTestRun),
-            ("ingress_ifindex", "5.17", () => Probe.HasIngressIfindex),
-        ];
-        var result = new List<FeatureState>();
-        foreach (var (name, since, has) in probes)
-        {
-            bool? present;
-            try
-            {
-                present = has();
-            }
-            catch (BpfException)
-            {
-                present = null; // Probing loads a program, which needs CAP_BPF.
-            }
-            result.Add(new FeatureState(name, since, present));
-        }
-        return result;
-    }
-
-    private static string KernelRelease()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            return Environment.OSVersion.Version.ToString();
         }
     }
 

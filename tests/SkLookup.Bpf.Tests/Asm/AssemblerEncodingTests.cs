@@ -5,6 +5,8 @@ using static SkLookup.Bpf.Asm.Register;
 namespace SkLookup.Bpf.Tests.Asm;
 
 /// <summary>The assembler emits the bytes that clang and the kernel use, resolves labels, and reports mistakes clearly.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class AssemblerEncodingTests
 {
     public static TheoryData<string, Func<Assembler, Assembler>, string> Encodings => new()

@@ -4,6 +4,8 @@ using static SkLookup.Bpf.Asm.Register;
 namespace SkLookup.Bpf.Tests.Asm;
 
 /// <summary>The disassembler prints instructions as <c>bpftool prog dump xlated</c> does.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class DisassemblerTests
 {
     [Fact]

@@ -1,4 +1,6 @@
 using SkLookup.Bpf.Asm;
+using SkLookup.Bpf.Features;
+using SkLookup.TestKit;
 using static SkLookup.Bpf.Asm.Register;
 using Ctx = SkLookup.Bpf.Asm.SkLookupContext;
 
@@ -15,7 +17,9 @@ public sealed class ContextAccessVerifierTests
     /// <param name="Name">What the program does.</param>
     /// <param name="Body">The instructions under test; R1 holds the context.</param>
     /// <param name="Rejection">The text the verifier log must contain, or null if the program must load.</param>
-    public sealed record Case(string Name, Action<Assembler> Body, string? Rejection);
+    /// <param name="OlderRejection">The text an older verifier logs instead, if it words the rejection differently.</param>
+    /// <param name="Requires">The kernel feature the case reads, if any: without it the test skips.</param>
+    public sealed record Case(string Name, Action<Assembler> Body, string? Rejection, string? OlderRejection = null, Probe.Feature? Requires = null);
 
     /// <summary>Every case.</summary>
     public static IReadOnlyList<Case> Cases { get; } = BuildCases();
@@ -26,11 +30,15 @@ public sealed class ContextAccessVerifierTests
     /// <summary>The names of the cases that must be rejected.</summary>
     public static TheoryData<string> Rejected => Names(accepted: false);
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Accepted))]
     public void VerifierAccepts(string name)
     {
-        using var program = BpfProgram.Load(Build(Cases.Single(c => c.Name == name)));
+        var @case = Cases.Single(c => c.Name == name);
+        if (@case.Requires is { } feature)
+            KernelRequirement.Require(feature);
+
+        using var program = BpfProgram.Load(Build(@case));
 
         Assert.Equal(ProgramType.SkLookup, program.Info.Type);
     }
@@ -45,7 +53,32 @@ public sealed class ContextAccessVerifierTests
 
         Assert.Equal(Errno.EACCES, rejection.Errno);
         Assert.Equal(BpfErrorReason.VerifierRejected, rejection.Reason);
-        Assert.True(rejection.Log.Contains(@case.Rejection!, StringComparison.Ordinal), rejection.Log);
+        Assert.True(rejection.Log.Contains(@case.Rejection!, StringComparison.Ordinal) ||
+            (@case.OlderRejection is { } older && rejection.Log.Contains(older, StringComparison.Ordinal)), rejection.Log);
+    }
+
+    /// <summary>
+    /// A read of <c>ingress_ifindex</c> loads from Linux 5.17 on. Before, the context ends at offset 64: the
+    /// read is refused, and the loader says which kernel has the field instead of passing the verifier's
+    /// complaint on.
+    /// </summary>
+    [Fact]
+    public void ReadOfIngressIfindexLoadsOrNamesTheKernelThatHasIt()
+    {
+        var spec = Build(Cases.Single(c => c.Name == "valid 4-byte reads from ingress_ifindex"));
+        if (Probe.HasIngressIfindex)
+        {
+            BpfProgram.Load(spec).Dispose();
+            return;
+        }
+
+        var error = Assert.Throws<BpfNotSupportedException>(() => BpfProgram.Load(spec).Dispose());
+
+        Assert.Equal("5.17", error.MinimumKernel);
+        Assert.Equal(Errno.EACCES, error.Errno);
+        Assert.Contains("ingress_ifindex", error.Message);
+        Assert.Contains("'ctx_access'", error.Message);
+        Assert.EndsWith("needs Linux 5.17 or later", error.Message);
     }
 
     /// <summary>
@@ -75,6 +108,12 @@ public sealed class ContextAccessVerifierTests
                     if (!rejection.Log.Contains(Invalid(offset, size), StringComparison.Ordinal))
                         wrongMessages.Add($"off={offset} size={size}: {rejection.Log}");
                 }
+                catch (BpfNotSupportedException missing) when (!Probe.HasIngressIfindex && offset is >= Ctx.IngressIfindex and < Ctx.IngressIfindex + 4)
+                {
+                    actual.Append('R'); // A read of ingress_ifindex where the kernel has none.
+                    if (missing.MinimumKernel != "5.17")
+                        wrongMessages.Add($"off={offset} size={size}: {missing.Message}");
+                }
             }
             Assert.Equal($"size {size}: {expected}", $"size {size}: {actual}");
         }
@@ -82,10 +121,12 @@ public sealed class ContextAccessVerifierTests
     }
 
     /// <summary>
-    /// The kernel's rule (Linux 5.18+) for a read of <paramref name="size"/> bytes at <paramref name="offset"/>:
+    /// The kernel's rule for a read of <paramref name="size"/> bytes at <paramref name="offset"/>:
     /// inside the context and aligned to its size; only an 8-byte load of <c>sk</c>; 1, 2 or 4 bytes of a u32
     /// field; 1 or 2 bytes of <c>remote_port</c> or of its padding, or 4 bytes at <c>remote_port</c> for older
-    /// programs; nothing in the tail padding.
+    /// programs; nothing in the tail padding. The verifier allows the same loads at <c>remote_port</c> before
+    /// 5.18, when it was a u32 (only what the padding reads changed). Before 5.17 the context ends where
+    /// <c>ingress_ifindex</c> begins.
     /// </summary>
     private static bool ReadAllowed(int offset, int size)
     {
@@ -97,7 +138,7 @@ public sealed class ContextAccessVerifierTests
             return size is 1 or 2 || (size == 4 && offset == Ctx.RemotePort);
         if (offset is >= Ctx.RemotePort + 2 and < Ctx.LocalIp4)
             return size is 1 or 2;
-        if (offset >= Ctx.IngressIfindex + 4)
+        if (offset >= Ctx.IngressIfindex + (Probe.HasIngressIfindex ? 4 : 0))
             return false;
         return size is 1 or 2 or 4;
     }
@@ -149,9 +190,10 @@ public sealed class ContextAccessVerifierTests
         };
         foreach (var (name, offset, words) in wordFields)
         {
-            cases.Add(new($"valid 1-byte reads from {name}", Loads(Size.Byte, Enumerable.Range(offset, 4 * words).ToArray()), null));
-            cases.Add(new($"valid 2-byte reads from {name}", Loads(Size.Half, Enumerable.Range(0, 2 * words).Select(i => offset + 2 * i).ToArray()), null));
-            cases.Add(new($"valid 4-byte reads from {name}", Loads(Size.Word, Enumerable.Range(0, words).Select(i => offset + 4 * i).ToArray()), null));
+            Probe.Feature? requires = offset == Ctx.IngressIfindex ? Probe.Feature.IngressIfindex : null;
+            cases.Add(new($"valid 1-byte reads from {name}", Loads(Size.Byte, Enumerable.Range(offset, 4 * words).ToArray()), null, Requires: requires));
+            cases.Add(new($"valid 2-byte reads from {name}", Loads(Size.Half, Enumerable.Range(0, 2 * words).Select(i => offset + 2 * i).ToArray()), null, Requires: requires));
+            cases.Add(new($"valid 4-byte reads from {name}", Loads(Size.Word, Enumerable.Range(0, words).Select(i => offset + 4 * i).ToArray()), null, Requires: requires));
         }
         // remote_port is a __be16 (5.18+): narrow loads of it, a 4-byte load for older programs, and its zero padding.
         cases.Add(new("valid 1-byte reads from remote_port", Loads(Size.Byte, Ctx.RemotePort, Ctx.RemotePort + 1), null));
@@ -167,7 +209,7 @@ public sealed class ContextAccessVerifierTests
         {
             foreach (var valid in allValid)
                 valid.Body(asm);
-        }, null));
+        }, null, Requires: Probe.Feature.IngressIfindex));
 
         // Rejected: 8-byte loads of 4-byte fields.
         foreach (var (name, offset) in new (string, int)[]
@@ -204,10 +246,13 @@ public sealed class ContextAccessVerifierTests
         cases.Add(new("invalid 4-byte write to family", asm => asm.Mov(R0, 0x4a11).Store(Size.Word, R1, Ctx.Family, R0), Invalid(Ctx.Family, 4)));
         cases.Add(new("invalid 4-byte write past the end", asm => asm.Mov(R0, 0x4a11).Store(Size.Word, R1, Ctx.Size, R0), Invalid(Ctx.Size, 4)));
 
-        // Rejected: a store of an immediate goes through the same check (older kernels refused it earlier, with
-        // "BPF_ST stores into R1 ctx is not allowed"); an atomic update is refused before the context check.
-        cases.Add(new("invalid 4-byte immediate write to local_port", asm => asm.Store(Size.Word, R1, Ctx.LocalPort, 80), Invalid(Ctx.LocalPort, 4)));
-        cases.Add(new("invalid atomic add to local_port", asm => asm.Mov(R0, 1).AtomicAdd(Size.Word, R1, Ctx.LocalPort, R0), "BPF_ATOMIC stores into R1 ctx is not allowed"));
+        // Rejected: a store of an immediate goes through the same check (older kernels, 5.10 among them, refused
+        // it earlier, with "BPF_ST stores into R1 ctx is not allowed"); an atomic update is refused before the
+        // context check (worded "BPF_XADD" before 5.12 brought the other atomic operations).
+        cases.Add(new("invalid 4-byte immediate write to local_port", asm => asm.Store(Size.Word, R1, Ctx.LocalPort, 80), Invalid(Ctx.LocalPort, 4),
+            "BPF_ST stores into R1 ctx is not allowed"));
+        cases.Add(new("invalid atomic add to local_port", asm => asm.Mov(R0, 1).AtomicAdd(Size.Word, R1, Ctx.LocalPort, R0), "BPF_ATOMIC stores into R1 ctx is not allowed",
+            "BPF_XADD stores into R1 ctx is not allowed"));
         return cases;
     }
 }

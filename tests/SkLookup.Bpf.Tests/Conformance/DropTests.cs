@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using SkLookup.Bpf.Features;
 using SkLookup.Bpf.Tests.Conformance.Programs;
 using SkLookup.TestKit;
 using static SkLookup.Bpf.Tests.Conformance.SuiteAddresses;
@@ -59,11 +60,13 @@ public sealed class DropTests
     /// <summary>Every drop-on-reuseport scenario for every program source.</summary>
     public static TheoryData<string, string> OnReuseportRows => SuiteSources.Cross(OnReuseport.Select(scenario => scenario.Name));
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(OnLookupRows))]
     public void DropOnLookup(string source, string scenario)
     {
         var t = OnLookup.Single(candidate => candidate.Name == scenario);
+        if (t.LookupProgram == SuiteProgramNames.CheckIfindex)
+            KernelRequirement.Require(Probe.Feature.IngressIfindex);
         using var network = new SuiteNetwork();
         using var suite = new LoadedSuite(source);
         using var link = suite.Attach(t.LookupProgram, network.NetNs);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using SkLookup.Bpf.Asm;
+using SkLookup.Bpf.Features;
 using SkLookup.Bpf.Tests.Conformance.Programs;
 using SkLookup.TestKit;
 using static SkLookup.Bpf.Tests.Conformance.SuiteAddresses;
@@ -38,10 +39,11 @@ public sealed class SkAssignHelperTests
     /// <summary>The rejection checks, for every program source.</summary>
     public static TheoryData<string, string> RejectRows => SuiteSources.Cross(["sk_assign rejects TCP established", "sk_assign rejects UDP connected"]);
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Rows))]
     public void SkAssignByTestRun(string source, string scenario)
     {
+        KernelRequirement.Require(Probe.Feature.SkLookupTestRun);
         var t = Scenarios.Single(candidate => candidate.Name == scenario);
         using var network = new SuiteNetwork();
         using var suite = new LoadedSuite(source);
@@ -53,6 +55,12 @@ public sealed class SkAssignHelperTests
 
             var result = suite.Program(t.Program).TestRun(input);
 
+            if (SeesOldRemotePort(t))
+            {
+                Assert.Equal(SkAction.Drop, result.Verdict);
+                Assert.Equal(0ul, result.SelectedSocketCookie);
+                return;
+            }
             Assert.Equal(SkAction.Pass, result.Verdict);
             Assert.NotEqual(0ul, result.SelectedSocketCookie);
             Assert.Equal(SuiteNetwork.Cookie(b), result.SelectedSocketCookie);
@@ -74,6 +82,12 @@ public sealed class SkAssignHelperTests
             // Nothing listens at the external address: only the program's choice of B can accept.
             using var client = network.MakeClient(SocketType.Stream, External(t.Ipv6), bindTo: Internal(t.Ipv6));
 
+            if (SeesOldRemotePort(t))
+            {
+                var refused = Assert.Throws<SocketException>(() => Echo.Tcp(client, b));
+                Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+                return;
+            }
             var reached = Echo.Tcp(client, b);
 
             Assert.Equal(External(t.Ipv6), reached);
@@ -85,10 +99,11 @@ public sealed class SkAssignHelperTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(RejectRows))]
     public void SkAssignRejectsConnected(string source, string scenario)
     {
+        KernelRequirement.Require(Probe.Feature.SkLookupTestRun);
         var type = scenario.Contains("TCP", StringComparison.Ordinal) ? SocketType.Stream : SocketType.Dgram;
         var destination = External(ipv6: false);
         using var network = new SuiteNetwork();
@@ -116,6 +131,13 @@ public sealed class SkAssignHelperTests
         Assert.True(listener.Poll(Traffic.Timeout, SelectMode.SelectRead), $"{listener.LocalEndPoint} got no connection");
         return listener.Accept();
     }
+
+    /// <summary>
+    /// Before Linux 5.18, <c>remote_port</c> was a u32 and a 2-byte load of its upper half (the padding
+    /// since 5.18) read the port again: <c>ctx_narrow_access</c> checks that it reads 0, so there it drops.
+    /// </summary>
+    private static bool SeesOldRemotePort(Scenario scenario) =>
+        scenario.Program == SuiteProgramNames.CtxNarrowAccess && !Probe.HasNarrowRemotePort;
 
     private static IPEndPoint Internal(bool ipv6) => new(ipv6 ? InternalIp6 : InternalIp4, InternalPort);
 

@@ -8,6 +8,8 @@ namespace SkLookup.Bpf.Tests.Elf;
 /// and read with the loader, and the programs, maps and variables must match the committed .o. Comparing the
 /// specs rather than the bytes ignores what does not matter to loading (debug info, string order).
 /// </summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class CommittedObjectsTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(3);

@@ -5,6 +5,8 @@ using static SkLookup.Bpf.Tests.Elf.ElfBuilder;
 namespace SkLookup.Bpf.Tests.Elf;
 
 /// <summary>BTF-defined maps written by hand: every attribute form the loader reads, and the ones it refuses.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class ElfBtfMapTests
 {
     /// <summary>An object with the maps <paramref name="maps"/> (each 32 bytes in .maps) and a program that loads a pointer to each.</summary>

@@ -3,6 +3,8 @@ using System.Buffers.Binary;
 namespace SkLookup.Bpf.Tests.Elf;
 
 /// <summary>Truncated, corrupted and foreign files fail with one clear <see cref="BpfObjectException"/>, never an index or overflow error.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class ElfMalformedObjectTests
 {
     [Fact]

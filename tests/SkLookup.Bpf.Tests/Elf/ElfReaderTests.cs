@@ -4,6 +4,8 @@ using SkLookup.Bpf.Asm;
 namespace SkLookup.Bpf.Tests.Elf;
 
 /// <summary>Reading the committed objects into specs, without the kernel: every program, map, variable and reference.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class ElfReaderTests
 {
     private static readonly string[] SuiteLookupPrograms =

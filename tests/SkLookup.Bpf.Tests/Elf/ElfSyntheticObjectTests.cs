@@ -9,6 +9,8 @@ namespace SkLookup.Bpf.Tests.Elf;
 /// Objects written by <see cref="ElfBuilder"/>: the variations between compilers (section and symbol order, call
 /// encodings, missing optional sections) read the same, and the features the loader refuses give clear errors.
 /// </summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class ElfSyntheticObjectTests
 {
     private static Instruction Mov(Register dst, int value) => new(0xb7, dst, R0, 0, value);

@@ -1,6 +1,8 @@
 namespace SkLookup.Bpf.Tests;
 
 /// <summary>Errno becomes a typed exception in one place, keeps the raw number, and adds a hint where one helps.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class ErrnoTests
 {
     [Fact]

@@ -9,6 +9,8 @@ namespace SkLookup.Bpf.Tests;
 /// Every kernel struct member that the interop layer mirrors has the offset and size that the system's
 /// <c>&lt;linux/bpf.h&gt;</c> gives it, checked by compiling a C program against the header.
 /// </summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class LayoutTests(KernelHeaderLayout header) : IClassFixture<KernelHeaderLayout>
 {
     /// <summary>Each header member (as layout.c names it) and the C# struct field that mirrors it.</summary>

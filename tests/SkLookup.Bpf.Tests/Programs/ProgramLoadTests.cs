@@ -38,7 +38,9 @@ public sealed class ProgramLoadTests
         var error = Assert.Throws<BpfVerifierException>(() => BpfProgram.Load(ReadsFamilyAsEightBytes(paddingInstructions: 6000)));
 
         Assert.True(error.Log.Length > 64 * 1024, $"log is only {error.Log.Length} bytes");
-        Assert.StartsWith("0: R1=ctx()", error.Log); // The beginning is there: the kernel did not rotate it away.
+        // The beginning is there: the kernel did not rotate it away. (6.x logs the state first, "0: R1=ctx()";
+        // 5.10 starts with the instruction.)
+        Assert.StartsWith("0: ", error.Log);
         Assert.Contains("0: (b7) r0 = 0", error.Log);
         Assert.Contains("6000: (07) r0 += 1", error.Log);
         Assert.Contains("invalid bpf_context access", error.Log);
@@ -59,7 +61,8 @@ public sealed class ProgramLoadTests
         Assert.Matches("^[0-9a-f]{16}$", info.Tag);
         Assert.Contains($"prog_tag:\t{info.Tag}", fdinfo);
         Assert.Contains($"prog_id:\t{info.Id}", fdinfo);
-        Assert.True(info.VerifiedInstructions > 0);
+        if (SkLookup.Bpf.Features.KernelVersion.Current >= new Version(5, 16))
+            Assert.True(info.VerifiedInstructions > 0); // bpf_prog_info.verified_insns came in 5.16; older kernels leave it 0.
         Assert.Equal(0u, info.MapIdsCount);
     }
 

@@ -3,6 +3,8 @@ using System.Net;
 namespace SkLookup.Bpf.Tests.Sockets;
 
 /// <summary>sockaddr_in and sockaddr_in6 as the kernel lays them out become IPEndPoints.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class SocketAddressParserTests
 {
     [Fact]

@@ -1,6 +1,8 @@
 namespace SkLookup.Tests.Bindings;
 
 /// <summary>Parsing of bindings files: tubular's format, ours, and the errors.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class BindingsFileTests
 {
     private static Binding B(string label, string protocol, string prefix, string port) => Binding.Parse(label, protocol, prefix, port);

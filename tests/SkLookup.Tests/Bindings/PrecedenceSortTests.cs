@@ -3,6 +3,8 @@ using System.Net;
 namespace SkLookup.Tests.Bindings;
 
 /// <summary>The fast sort (keys computed once) orders bindings exactly as the reference comparison does.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class PrecedenceSortTests
 {
     [Fact]

@@ -103,7 +103,7 @@ public sealed class LifecycleTests
         File.Delete(Path.Combine(scenario.StatePath, "link"));
         Dispatcher.Unload(scenario.NetNs.Namespace, scenario.BpfFs.Path);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(scenario.BpfFs.Path, "sklookup")));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var deadline = DateTime.UtcNow + TestTiming.Scale(TimeSpan.FromSeconds(10));
         while (scenario.NetNs.Namespace.QueryPrograms().Count > 0 && DateTime.UtcNow < deadline)
             Thread.Sleep(10);
         Assert.Empty(scenario.NetNs.Namespace.QueryPrograms());

@@ -1,3 +1,5 @@
+using SkLookup.TestKit;
+
 namespace SkLookup.Tests.ControlPlane;
 
 /// <summary>Writers exclude each other and readers; a lock held too long is reported, not waited on forever.</summary>
@@ -18,7 +20,7 @@ public sealed class LockingTests
             {
                 for (var i = 0; i < PerWriter; i++)
                 {
-                    using var d = scenario.Open(write: true, timeout: TimeSpan.FromSeconds(30));
+                    using var d = scenario.Open(write: true, timeout: TestTiming.Scale(TimeSpan.FromSeconds(30)));
                     d.AddBinding(Scenario.B($"w{writer}", "tcp", $"198.51.{100 + writer}.{i}", "80"));
                 }
             }
@@ -73,7 +75,7 @@ public sealed class LockingTests
     {
         using var scenario = new Scenario();
         Exception? failure = null;
-        var waiter = new Thread(() => failure = Record.Exception(() => scenario.Open(write: true, timeout: TimeSpan.FromSeconds(30)).Dispose()));
+        var waiter = new Thread(() => failure = Record.Exception(() => scenario.Open(write: true, timeout: TestTiming.Scale(TimeSpan.FromSeconds(30))).Dispose()));
         waiter.Start();
         Thread.Sleep(200); // Let it start waiting on the lock the scenario's writer holds.
         scenario.Close();

@@ -201,7 +201,7 @@ public sealed class UpgradeTests
 
         public void WaitFor(int count)
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            var deadline = DateTime.UtcNow + TestTiming.Scale(TimeSpan.FromSeconds(30));
             while (Succeeded < count && Failures.IsEmpty && DateTime.UtcNow < deadline)
                 Thread.Sleep(1);
         }

@@ -5,6 +5,8 @@ using SkLookup.DataPlane;
 namespace SkLookup.Tests.DataPlane;
 
 /// <summary>The prefilter may say "maybe" too often, but never "no" for an address inside a bound prefix.</summary>
+// Pure logic, the same on every kernel: the kernel matrix (scripts/kernel-matrix.sh) leaves it to the native run.
+[Trait("Kernel", "Independent")]
 public sealed class AddressPrefilterTests
 {
     [Theory]
