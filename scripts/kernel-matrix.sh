@@ -262,6 +262,8 @@ summarize() {
   seconds=$(cat "$share/seconds" 2>/dev/null || echo "?")
   if [ -f "$share/error" ]; then
     echo "kernel $release: did not finish (${seconds}s): $(head -1 "$share/error")"
+    # What ran before the guest was stopped, from the logs of the assemblies that did not finish.
+    [ -z "$command" ] && [ -d "$share/logs" ] && python3 "$here/summary.py" "$release" "$seconds" "$share/trx"
     return
   fi
   if [ -n "$command" ]; then

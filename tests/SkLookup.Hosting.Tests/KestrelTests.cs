@@ -73,10 +73,10 @@ public sealed class KestrelTests
         {
             client.Connect(IPEndPoint.Parse("192.0.2.7:80"));
             client.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"u8);
-            await asked.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await asked.Task.WaitAsync(TestTiming.Scale(TimeSpan.FromSeconds(30)));
             client.LingerState = new LingerOption(true, 0); // A reset: the client is gone at once.
         }
-        var (whileOpen, afterClose, socketClosed) = await seen.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var (whileOpen, afterClose, socketClosed) = await seen.Task.WaitAsync(TestTiming.Scale(TimeSpan.FromSeconds(30)));
 
         Assert.Equal(IPEndPoint.Parse("192.0.2.7:80"), whileOpen);
         Assert.True(socketClosed, "Kestrel kept the socket open, so the test proved nothing");

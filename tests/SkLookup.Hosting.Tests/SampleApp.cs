@@ -9,8 +9,8 @@ namespace SkLookup.Hosting.Tests;
 /// </summary>
 internal sealed partial class SampleApp : IDisposable
 {
-    /// <summary>How long a sample may take to start, or to stop, on a busy machine.</summary>
-    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    /// <summary>How long a sample may take to start, or to stop, on a busy machine (stretched under TCG in the kernel matrix).</summary>
+    public static readonly TimeSpan StartTimeout = TestTiming.Scale(TimeSpan.FromSeconds(60));
 
     private readonly Process _process;
     private readonly List<string> _lines = [];

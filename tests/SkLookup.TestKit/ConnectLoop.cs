@@ -27,7 +27,7 @@ public sealed class ConnectLoop : IDisposable
         _netns = netns;
         _destination = destination;
         _maxAttempts = maxAttempts;
-        _maxDuration = maxDuration ?? TimeSpan.FromSeconds(90);
+        _maxDuration = maxDuration ?? TestTiming.Scale(TimeSpan.FromSeconds(90));
         _thread = new Thread(Run) { IsBackground = true, Name = "connect loop" };
         _thread.Start();
     }
@@ -61,7 +61,7 @@ public sealed class ConnectLoop : IDisposable
     /// <summary>Waits until <paramref name="condition"/> holds, or fails after <paramref name="timeout"/> or when the loop ended.</summary>
     public void WaitFor(Func<bool> condition, string what, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        var deadline = DateTime.UtcNow + (timeout ?? TestTiming.Scale(TimeSpan.FromSeconds(30)));
         while (!condition())
         {
             if (DateTime.UtcNow > deadline || Finished)

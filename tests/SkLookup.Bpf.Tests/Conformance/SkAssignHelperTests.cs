@@ -79,15 +79,16 @@ public sealed class SkAssignHelperTests
         using (a)
         using (b)
         {
-            // Nothing listens at the external address: only the program's choice of B can accept.
-            using var client = network.MakeClient(SocketType.Stream, External(t.Ipv6), bindTo: Internal(t.Ipv6));
-
             if (SeesOldRemotePort(t))
             {
-                var refused = Assert.Throws<SocketException>(() => Echo.Tcp(client, b));
+                // The program drops the SYN, so the connect itself is refused and B never sees it.
+                var refused = Assert.Throws<SocketException>(() => network.MakeClient(SocketType.Stream, External(t.Ipv6), bindTo: Internal(t.Ipv6)));
                 Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+                Assert.False(SuiteNetwork.HasPending(b), "server B got the connection");
                 return;
             }
+            // Nothing listens at the external address: only the program's choice of B can accept.
+            using var client = network.MakeClient(SocketType.Stream, External(t.Ipv6), bindTo: Internal(t.Ipv6));
             var reached = Echo.Tcp(client, b);
 
             Assert.Equal(External(t.Ipv6), reached);

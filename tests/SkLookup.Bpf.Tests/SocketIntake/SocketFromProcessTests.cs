@@ -154,7 +154,7 @@ public sealed class SocketFromProcessTests
             """;
 
         // Starting python3 takes seconds on a loaded machine (the CPU is shared); that is not what the tests measure.
-        private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+        private static readonly TimeSpan StartTimeout = TestTiming.Scale(TimeSpan.FromSeconds(30));
 
         private readonly Process _process;
 
