@@ -16,17 +16,24 @@ namespace SkLookup.DataPlane;
 /// array lookups are inlined by the verifier, and the only calls are the three that a redirect needs.
 /// Generation touches no kernel: <see cref="DispatcherLoader"/> loads the program with its tables.
 /// </summary>
+/// <remarks>
+/// <para>Program size and verifier work are bounded by construction, because a generator must load for every
+/// binding set: a probe is a fixed amount of code (two buckets, an eight-turn bounded loop, accepted since
+/// Linux 5.3), so a class with all 129 IPv6 lengths on both port kinds is 258 probes, about 25,000
+/// instructions; each class is its own fragment with its own exits, and each family has its own dispatch,
+/// so that no jump spans more than one family's classes (BPF jump offsets are 16 bits).</para>
+/// </remarks>
 internal static class DispatcherProgram
 {
     /// <summary>The program's name in the kernel.</summary>
     public const string Name = "sk_dispatcher";
 
     // Registers that live across helper calls (R6-R9 are callee-saved).
-    private const Register Context = R6, Port = R7, Address4 = R8, DestinationId = R8, Counters = R9, Socket = R7, AssignResult = R8, ProbeStep = R9;
+    private const Register Context = R6, Port = R7, Address4 = R8, DestinationId = R8, Counters = R9, Socket = R7, AssignResult = R8, SlotIndex = R9;
 
     // Stack: the IPv4 key at fp-8, the IPv6 key at fp-24 (their paths never meet), a u32 array key at
-    // fp-32, and the address prefilter's mask at fp-40.
-    private const short Key4 = -8, Key6 = -24, ScratchKey = -32, FilterMask = -40;
+    // fp-32, the address prefilter's mask at fp-40, and the index of a probe's second bucket at fp-48.
+    private const short Key4 = -8, Key6 = -24, ScratchKey = -32, FilterMask = -40, SecondBucket = -48;
 
     /// <summary>Generates the program for <paramref name="shape"/>.</summary>
     public static ProgramSpec Generate(DispatcherShape shape)
@@ -34,38 +41,40 @@ internal static class DispatcherProgram
         var asm = new Assembler();
         if (shape.Classes.Count == 0)
             return asm.Return(SkAction.Pass).Build(Name);
-        asm.Mov(Context, R1);
-        EmitClassDispatch(asm, shape);
-        foreach (var classShape in shape.Classes)
-            EmitClass(asm, shape, classShape);
-        EmitDelivery(asm);
-        return asm.Build(Name);
-    }
-
-    private static void EmitClassDispatch(Assembler asm, DispatcherShape shape)
-    {
-        var present = shape.Classes.Select(c => c.Class).ToHashSet();
-        asm.Load(Size.Word, R2, Context, SkLookupContext.Family)
+        // Each class is a fragment with its own delivery and exits, and each family's classes follow their own
+        // dispatch, so that no jump spans more than one family's classes: a class with every prefix length is
+        // tens of thousands of instructions, and BPF jump offsets are 16 bits.
+        asm.Mov(Context, R1)
+           .Load(Size.Word, R2, Context, SkLookupContext.Family)
            .Load(Size.Word, R3, Context, SkLookupContext.Protocol);
-        foreach (var family in new[] { Family.IPv4, Family.IPv6 })
+        var families = new[] { Family.IPv4, Family.IPv6 }.Where(f => shape.Classes.Any(c => c.Class.Family() == f)).ToList();
+        for (var i = 0; i < families.Count; i++)
         {
-            var classes = TrafficClasses.All.Where(c => c.Family() == family && present.Contains(c)).ToList();
-            if (classes.Count == 0)
-                continue;
-            var next = $"not_{family}";
-            asm.JumpIf32(R2, JumpOp.NotEqual, (int)family, next);
-            foreach (var trafficClass in classes)
-                asm.JumpIf32(R3, JumpOp.Equal, (int)trafficClass.Protocol(), ClassLabel(trafficClass));
-            asm.Jump("pass");
-            asm.Label(next);
+            var family = families[i];
+            var classes = shape.Classes.Where(c => c.Class.Family() == family).ToList();
+            if (i + 1 < families.Count)
+                asm.JumpIf32(R2, JumpOp.NotEqual, (int)family, $"not_{family}");
+            else
+                asm.JumpIf32(R2, JumpOp.Equal, (int)family, $"is_{family}").Return(SkAction.Pass).Label($"is_{family}");
+            foreach (var classShape in classes)
+                asm.JumpIf32(R3, JumpOp.Equal, (int)classShape.Class.Protocol(), ClassLabel(classShape.Class));
+            asm.Return(SkAction.Pass);
+            foreach (var classShape in classes)
+            {
+                var fragment = new Assembler();
+                EmitClass(fragment, shape, classShape);
+                EmitDelivery(fragment);
+                asm.Label(ClassLabel(classShape.Class)).Append(fragment.Build(Name));
+            }
+            if (i + 1 < families.Count)
+                asm.Label($"not_{family}");
         }
-        asm.Jump("pass");
+        return asm.Build(Name);
     }
 
     private static void EmitClass(Assembler asm, DispatcherShape dispatcher, ClassShape shape)
     {
         var family = shape.Class.Family();
-        asm.Label(ClassLabel(shape.Class));
         asm.Load(Size.Word, Port, Context, SkLookupContext.LocalPort);
         if (family == Family.IPv4)
             asm.Load(Size.Word, Address4, Context, SkLookupContext.LocalIp4);
@@ -174,14 +183,22 @@ internal static class DispatcherProgram
     }
 
     /// <summary>
-    /// Looks the key at <paramref name="keyOffset"/> up in the probe table, with the hash and the linear
-    /// probe unrolled, as <see cref="ProbeTable"/> lays it out. A hit jumps to found_id with the destination in R8.
+    /// Looks the key at <paramref name="keyOffset"/> up in the probe table, as <see cref="ProbeTable"/> lays it
+    /// out: the first bucket's slots, then (only when the first bucket has no empty slot) the second's. A hit
+    /// jumps to found_id with the destination in R8. The eight slots are a bounded loop: the verifier walks its
+    /// eight turns, a fixed cost per probe, and the code stays short enough that a class with every prefix
+    /// length (258 probes) keeps every jump within the 16-bit offsets that BPF allows.
     /// </summary>
     private static void EmitTableLookup(Assembler asm, Family family, int bits, short keyOffset, string prefix)
     {
         var keySize = BindingKey.Size(family);
+        var slotSize = ProbeTable.SlotSize(family);
         var miss = $"{prefix}_miss";
-        // index = hash(key) >> (64 - bits), the multiplicative hash of ProbeTable.Home.
+        var top = $"{prefix}_top";
+        var slot = $"{prefix}_slot";
+        var next = $"{prefix}_next";
+        var compare = $"{prefix}_cmp";
+        // The hash of ProbeTable.Hash; the buckets of ProbeTable.Homes.
         asm.Load(Size.DoubleWord, R1, R10, keyOffset)
            .LoadImm64(R2, unchecked((long)ProbeTable.Multiplier))
            .Alu(AluOp.Mul, R1, R2);
@@ -190,30 +207,36 @@ internal static class DispatcherProgram
             asm.Load(Size.DoubleWord, R3, R10, (short)(keyOffset + 8)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2)
                .Load(Size.Word, R3, R10, (short)(keyOffset + 16)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2);
         }
-        asm.Alu(AluOp.RightShift, R1, 64 - bits)
+        asm.Mov(R2, R1).Alu(AluOp.RightShift, R2, ProbeTable.SecondShift).Alu32(AluOp.And, R2, (int)((1u << bits) - 1))
+           .Store(Size.Word, R10, SecondBucket, R2)
+           .Alu(AluOp.RightShift, R1, 64 - bits)
            .Store(Size.Word, R10, ScratchKey, R1)
-           .Mov(ProbeStep, 0);
-        // A bounded loop (the verifier walks each of its MaxProbe + 1 turns) keeps the code short.
-        var loop = $"{prefix}_loop";
-        var next = $"{prefix}_next";
-        asm.Label(loop)
+           .Mov(SlotIndex, 0);
+        // Slot 0 and 4 start a bucket: look it up (the inlined array access) and load the tail the key must have.
+        asm.Label(top)
            .LoadMapPointer(R1, ProbeTable.MapName(family)).Mov(R2, R10).Add(R2, ScratchKey)
            .Call(HelperFunction.MapLookupElem)
            .JumpIf(R0, JumpOp.Equal, 0, miss)
-           .Load(Size.Word, R1, R0, (short)(keySize - 4))
-           .JumpIf32(R1, JumpOp.Equal, 0, miss) // An empty slot ends the chain.
-           .Load(Size.Word, R2, R10, (short)(keyOffset + keySize - 4))
-           .JumpIf32(R1, JumpOp.NotEqual, R2, next);
+           .Load(Size.Word, R3, R10, (short)(keyOffset + keySize - 4));
+        asm.Label(slot)
+           .Mov(R4, SlotIndex).Alu(AluOp.And, R4, ProbeTable.SlotsPerBucket - 1).Alu(AluOp.Mul, R4, slotSize)
+           .Mov(R5, R0).Add(R5, R4)
+           .Load(Size.Word, R1, R5, (short)(keySize - 4))
+           .JumpIf32(R1, JumpOp.Equal, R3, compare)
+           .JumpIf32(R1, JumpOp.Equal, 0, miss); // An empty slot: the key was never placed past it.
+        asm.Label(next)
+           .Add(SlotIndex, 1)
+           .JumpIf(SlotIndex, JumpOp.GreaterOrEqual, 2 * ProbeTable.SlotsPerBucket, miss)
+           .JumpIf(SlotIndex, JumpOp.NotEqual, ProbeTable.SlotsPerBucket, slot)
+           .Load(Size.Word, R1, R10, SecondBucket)
+           .Store(Size.Word, R10, ScratchKey, R1)
+           .Jump(top);
+        asm.Label(compare);
         for (var word = 0; word < keySize / 4 - 1; word++)
-            asm.Load(Size.Word, R1, R0, (short)(word * 4))
+            asm.Load(Size.Word, R1, R5, (short)(word * 4))
                .Load(Size.Word, R2, R10, (short)(keyOffset + word * 4))
                .JumpIf32(R1, JumpOp.NotEqual, R2, next);
-        asm.Load(Size.Word, DestinationId, R0, (short)keySize).Jump("found_id");
-        asm.Label(next)
-           .Load(Size.Word, R1, R10, ScratchKey).Alu32(AluOp.Add, R1, 1).Alu32(AluOp.And, R1, (int)((1u << bits) - 1))
-           .Store(Size.Word, R10, ScratchKey, R1)
-           .Add(ProbeStep, 1)
-           .JumpIf(ProbeStep, JumpOp.LessOrEqual, ProbeTable.MaxProbe, loop);
+        asm.Load(Size.Word, DestinationId, R5, (short)keySize).Jump("found_id");
         asm.Label(miss);
     }
 
