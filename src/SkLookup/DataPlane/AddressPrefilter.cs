@@ -28,6 +28,9 @@ internal static class AddressPrefilter
     public static int Bit(Family family, int prefixLength, bool specificPort) =>
         Math.Min(31, prefixLength / (family == Family.IPv4 ? 2 : 4)) * 2 + (specificPort ? 1 : 0);
 
+    /// <summary>The bits of every any-port probe (<see cref="Bit"/> is even for them).</summary>
+    public const ulong AnyPortBits = 0x5555_5555_5555_5555;
+
     /// <summary>The bucket of an address word as the program loads it (the first four bytes, little-endian).</summary>
     public static uint Bucket(Family family, uint firstWord) => family == Family.IPv4
         ? firstWord & 0xffff
