@@ -37,14 +37,14 @@ internal static class BindingSet
         var lengths = mix.PrefixLengths(shape.IsIPv6);
         var bindings = new List<(Binding, uint)>(count);
         var seen = new HashSet<BindingMatch>(count);
-        var steered = new Binding(Label(SteeredId), protocol, Prefix(steeredAddress ?? BenchmarkAddresses.Receiver(shape), lengths[^1]), steeredPort);
+        var steered = new Binding(Label(SteeredId), protocol, Prefix(steeredAddress ?? BenchmarkAddresses.Receiver(shape), mix.SteeredLength(shape.IsIPv6)), steeredPort);
         bindings.Add((steered, SteeredId));
         seen.Add(steered.Match);
         var labels = new string[FillerDestinations + 1];
         for (var i = 0; bindings.Count < count; i++)
         {
             var length = lengths[i % lengths.Count];
-            var port = mix.AnyPort && i % 4 == 0 ? (ushort)0 : (ushort)(1024 + i % 60000);
+            var port = mix.AllowsAnyPort(length) && i % 4 == 0 ? (ushort)0 : (ushort)(1024 + i % 60000);
             var prefix = Prefix(FillerAddress(shape.IsIPv6, i), length);
             var id = (uint)(1 + i % FillerDestinations);
             var binding = new Binding(labels[id] ??= Label(id), protocol, prefix, port);

@@ -200,6 +200,20 @@ public sealed class Assembler
         return this;
     }
 
+    /// <summary>
+    /// Appends a fragment built by another assembler: its jumps are already resolved (they are relative, and
+    /// stay within the fragment), and its map references move with it. Each fragment has its own labels, so
+    /// a generator can give every part of a large program its own exits within 16-bit jump range.
+    /// </summary>
+    public Assembler Append(ProgramSpec fragment)
+    {
+        ArgumentNullException.ThrowIfNull(fragment);
+        foreach (var reference in fragment.MapReferences)
+            _mapReferences.Add(reference with { InstructionIndex = reference.InstructionIndex + _instructions.Count });
+        _instructions.AddRange(fragment.Instructions);
+        return this;
+    }
+
     // ---- Putting it together --------------------------------------------------------------
 
     /// <summary>Resolves labels and map references into an immutable program description.</summary>

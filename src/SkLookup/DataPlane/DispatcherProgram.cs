@@ -16,17 +16,35 @@ namespace SkLookup.DataPlane;
 /// array lookups are inlined by the verifier, and the only calls are the three that a redirect needs.
 /// Generation touches no kernel: <see cref="DispatcherLoader"/> loads the program with its tables.
 /// </summary>
+/// <remarks>
+/// <para>Program size and verifier work are bounded by construction, because a generator must load for every
+/// binding set. A probe is a fixed amount of code: two buckets, the first unrolled, the second a four-turn
+/// bounded loop (accepted since Linux 5.3). A class with more than 96 probes has no second copy of its any-port
+/// probes (a port without a specific binding clears the specific-port bits of the prefilter mask instead), so
+/// a class with all 129 IPv6 lengths on both port kinds is 258 probes, about 22,000 instructions. Each class is
+/// its own fragment with its own exits, each family has its own dispatch, and hits reach found_id through a
+/// relay every 48 probes, so that no jump needs more than the 16-bit offsets BPF allows. Decision trees load
+/// each compared word from the context rather than copying R7 and R8, so that the verifier's states after a
+/// tree's misses stay equal and prune (the copies made a hundred trees exhaust the verifier, E2BIG).</para>
+/// <para>The cost of a large class grows linearly with the number of (prefix length, port kind) probes that the
+/// prefilter leaves for the looked-up address: a probe that misses is about 20 instructions (hash, one inlined
+/// array access, the first bucket's tails until an empty slot). Binary search on prefix lengths with markers
+/// (Waldvogel et al.) would make it logarithmic; with ports in the key it needs one search per port kind
+/// (markers keyed by port, so that their best-matching-prefix values do not depend on the packet), and the
+/// markers' values must be maintained on a single bind, which touches every marker nested below the new
+/// binding. That is not done yet (issue 9, item 3).</para>
+/// </remarks>
 internal static class DispatcherProgram
 {
     /// <summary>The program's name in the kernel.</summary>
     public const string Name = "sk_dispatcher";
 
     // Registers that live across helper calls (R6-R9 are callee-saved).
-    private const Register Context = R6, Port = R7, Address4 = R8, DestinationId = R8, Counters = R9, Socket = R7, AssignResult = R8, ProbeStep = R9;
+    private const Register Context = R6, Port = R7, Address4 = R8, DestinationId = R8, Counters = R9, Socket = R7, AssignResult = R8, SlotIndex = R9;
 
     // Stack: the IPv4 key at fp-8, the IPv6 key at fp-24 (their paths never meet), a u32 array key at
-    // fp-32, and the address prefilter's mask at fp-40.
-    private const short Key4 = -8, Key6 = -24, ScratchKey = -32, FilterMask = -40;
+    // fp-32, the address prefilter's mask at fp-40, and the index of a probe's second bucket at fp-48.
+    private const short Key4 = -8, Key6 = -24, ScratchKey = -32, FilterMask = -40, SecondBucket = -48;
 
     /// <summary>Generates the program for <paramref name="shape"/>.</summary>
     public static ProgramSpec Generate(DispatcherShape shape)
@@ -34,38 +52,40 @@ internal static class DispatcherProgram
         var asm = new Assembler();
         if (shape.Classes.Count == 0)
             return asm.Return(SkAction.Pass).Build(Name);
-        asm.Mov(Context, R1);
-        EmitClassDispatch(asm, shape);
-        foreach (var classShape in shape.Classes)
-            EmitClass(asm, shape, classShape);
-        EmitDelivery(asm);
-        return asm.Build(Name);
-    }
-
-    private static void EmitClassDispatch(Assembler asm, DispatcherShape shape)
-    {
-        var present = shape.Classes.Select(c => c.Class).ToHashSet();
-        asm.Load(Size.Word, R2, Context, SkLookupContext.Family)
+        // Each class is a fragment with its own delivery and exits, and each family's classes follow their own
+        // dispatch, so that no jump spans more than one family's classes: a class with every prefix length is
+        // tens of thousands of instructions, and BPF jump offsets are 16 bits.
+        asm.Mov(Context, R1)
+           .Load(Size.Word, R2, Context, SkLookupContext.Family)
            .Load(Size.Word, R3, Context, SkLookupContext.Protocol);
-        foreach (var family in new[] { Family.IPv4, Family.IPv6 })
+        var families = new[] { Family.IPv4, Family.IPv6 }.Where(f => shape.Classes.Any(c => c.Class.Family() == f)).ToList();
+        for (var i = 0; i < families.Count; i++)
         {
-            var classes = TrafficClasses.All.Where(c => c.Family() == family && present.Contains(c)).ToList();
-            if (classes.Count == 0)
-                continue;
-            var next = $"not_{family}";
-            asm.JumpIf32(R2, JumpOp.NotEqual, (int)family, next);
-            foreach (var trafficClass in classes)
-                asm.JumpIf32(R3, JumpOp.Equal, (int)trafficClass.Protocol(), ClassLabel(trafficClass));
-            asm.Jump("pass");
-            asm.Label(next);
+            var family = families[i];
+            var classes = shape.Classes.Where(c => c.Class.Family() == family).ToList();
+            if (i + 1 < families.Count)
+                asm.JumpIf32(R2, JumpOp.NotEqual, (int)family, $"not_{family}");
+            else
+                asm.JumpIf32(R2, JumpOp.Equal, (int)family, $"is_{family}").Return(SkAction.Pass).Label($"is_{family}");
+            foreach (var classShape in classes)
+                asm.JumpIf32(R3, JumpOp.Equal, (int)classShape.Class.Protocol(), ClassLabel(classShape.Class));
+            asm.Return(SkAction.Pass);
+            foreach (var classShape in classes)
+            {
+                var fragment = new Assembler();
+                EmitClass(fragment, shape, classShape);
+                EmitDelivery(fragment);
+                asm.Label(ClassLabel(classShape.Class)).Append(fragment.Build(Name));
+            }
+            if (i + 1 < families.Count)
+                asm.Label($"not_{family}");
         }
-        asm.Jump("pass");
+        return asm.Build(Name);
     }
 
     private static void EmitClass(Assembler asm, DispatcherShape dispatcher, ClassShape shape)
     {
         var family = shape.Class.Family();
-        asm.Label(ClassLabel(shape.Class));
         asm.Load(Size.Word, Port, Context, SkLookupContext.LocalPort);
         if (family == Family.IPv4)
             asm.Load(Size.Word, Address4, Context, SkLookupContext.LocalIp4);
@@ -80,28 +100,93 @@ internal static class DispatcherProgram
         }
 
         EmitPrefilter(asm, family);
+        // A hit jumps to found_id at the fragment's end, which may be more than 16 bits of offset away in a class
+        // with every prefix length: probes jump to the nearest relay instead, a chain of jumps to found_id.
+        var relays = new RelayChain($"{shape.Class}");
         var anyOnly = $"{shape.Class}_any_only";
-        if (shape.HasSpecificPortProbes)
+        if (shape.HasSpecificPortProbes && shape.Probes.Count <= SeparateAnyPathLimit)
         {
-            // The ports map rules out every specific-port probe with one inlined array access.
+            // The ports map rules out every specific-port probe with one inlined array access: a port without a
+            // specific binding runs a copy of the probes with only the any-port ones.
             var withSpecific = $"{shape.Class}_with_port";
-            asm.Store(Size.Word, R10, ScratchKey, Port)
-               .LoadMapPointer(R1, DispatcherLayout.Ports.Name).Mov(R2, R10).Add(R2, ScratchKey)
-               .Call(HelperFunction.MapLookupElem)
-               .JumpIf(R0, JumpOp.Equal, 0, anyOnly)
-               .Load(Size.Word, R1, R0, 0)
-               .JumpIf32(R1, JumpOp.BitsSet, (int)shape.Class.PortBit(), withSpecific)
-               .Label(anyOnly);
-            EmitProbes(asm, dispatcher, shape, shape.Probes.Where(p => !p.SpecificPort), "any");
-            asm.Jump("pass");
+            EmitPortsLookup(asm, shape, anyOnly, withSpecific);
+            asm.Label(anyOnly);
+            EmitProbes(asm, dispatcher, shape, shape.Probes.Where(p => !p.SpecificPort), "any", relays);
+            asm.Return(SkAction.Pass);
+            relays.Emit(asm, last: false, inline: false);
             asm.Label(withSpecific);
-            EmitProbes(asm, dispatcher, shape, shape.Probes, "all");
         }
-        else
+        else if (shape.HasSpecificPortProbes)
         {
-            EmitProbes(asm, dispatcher, shape, shape.Probes, "all");
+            // Too many probes for two copies within 16-bit jumps: a port without a specific binding clears the
+            // specific-port bits of the prefilter's mask instead, and each such probe is skipped by its bit.
+            var withSpecific = $"{shape.Class}_with_port";
+            EmitPortsLookup(asm, shape, anyOnly, withSpecific);
+            asm.Label(anyOnly)
+               .Load(Size.DoubleWord, R1, R10, FilterMask)
+               .LoadImm64(R2, unchecked((long)AddressPrefilter.AnyPortBits))
+               .Alu(AluOp.And, R1, R2)
+               .JumpIf(R1, JumpOp.NotEqual, 0, $"{anyOnly}_some")
+               .Return(SkAction.Pass)
+               .Label($"{anyOnly}_some")
+               .Store(Size.DoubleWord, R10, FilterMask, R1)
+               .Label(withSpecific);
         }
-        asm.Jump("pass");
+        EmitProbes(asm, dispatcher, shape, shape.Probes, "all", relays);
+        asm.Return(SkAction.Pass);
+        relays.Emit(asm, last: true, inline: false);
+    }
+
+    /// <summary>Up to this many probes, a class has a second copy of its any-port probes for ports without a specific binding.</summary>
+    private const int SeparateAnyPathLimit = 96;
+
+    /// <summary>Looks the packet's port up in the ports map: to <paramref name="withSpecific"/> when the class has a binding on it, else to <paramref name="anyOnly"/>.</summary>
+    private static void EmitPortsLookup(Assembler asm, ClassShape shape, string anyOnly, string withSpecific) =>
+        asm.Store(Size.Word, R10, ScratchKey, Port)
+           .LoadMapPointer(R1, DispatcherLayout.Ports.Name).Mov(R2, R10).Add(R2, ScratchKey)
+           .Call(HelperFunction.MapLookupElem)
+           .JumpIf(R0, JumpOp.Equal, 0, anyOnly)
+           .Load(Size.Word, R1, R0, 0)
+           .JumpIf32(R1, JumpOp.BitsSet, (int)shape.Class.PortBit(), withSpecific);
+
+    /// <summary>
+    /// Relays for jumps to found_id: a probe jumps to <see cref="Target"/>, the next relay, which jumps to the one
+    /// after it, and the last to found_id; a relay is emitted only when something jumps to it (the verifier refuses
+    /// unreachable code). A hit passes a relay per <see cref="Every"/> probes after it, one instruction each.
+    /// </summary>
+    private sealed class RelayChain(string prefix)
+    {
+        /// <summary>Probes between relays: far below 16 bits of offset at about 100 instructions a probe.</summary>
+        public const int Every = 48;
+
+        private int _index;
+        private bool _used;
+
+        /// <summary>The label of the next relay, which is then due.</summary>
+        public string Target
+        {
+            get
+            {
+                _used = true;
+                return Label(_index);
+            }
+        }
+
+        /// <summary>Emits the next relay if it is due; <paramref name="inline"/> jumps over it, for a relay among probes.</summary>
+        public void Emit(Assembler asm, bool last, bool inline)
+        {
+            if (!_used)
+                return;
+            var label = Label(_index++);
+            _used = false;
+            if (inline)
+                asm.Jump($"{label}_over");
+            asm.Label(label).Jump(last ? "found_id" : Target);
+            if (inline)
+                asm.Label($"{label}_over");
+        }
+
+        private string Label(int index) => $"{prefix}_relay{index}";
     }
 
     /// <summary>Loads the address prefilter's mask for the destination into the stack slot at <see cref="FilterMask"/>; an empty mask is a miss.</summary>
@@ -121,13 +206,17 @@ internal static class DispatcherProgram
         asm.Store(Size.Word, R10, ScratchKey, R1)
            .LoadMapPointer(R1, AddressPrefilter.MapName(family)).Mov(R2, R10).Add(R2, ScratchKey)
            .Call(HelperFunction.MapLookupElem)
-           .JumpIf(R0, JumpOp.Equal, 0, "pass")
+           .JumpIf(R0, JumpOp.NotEqual, 0, "prefilter_bucket")
+           .Return(SkAction.Pass) // Returns here, not at the fragment's end, which may be out of jump range.
+           .Label("prefilter_bucket")
            .Load(Size.DoubleWord, R1, R0, 0)
-           .JumpIf(R1, JumpOp.Equal, 0, "pass")
+           .JumpIf(R1, JumpOp.NotEqual, 0, "prefilter_hit")
+           .Return(SkAction.Pass)
+           .Label("prefilter_hit")
            .Store(Size.DoubleWord, R10, FilterMask, R1);
     }
 
-    private static void EmitProbes(Assembler asm, DispatcherShape dispatcher, ClassShape shape, IEnumerable<HashProbe> probes, string path)
+    private static void EmitProbes(Assembler asm, DispatcherShape dispatcher, ClassShape shape, IEnumerable<HashProbe> probes, string path, RelayChain relays)
     {
         var family = shape.Class.Family();
         var v4 = family == Family.IPv4;
@@ -168,53 +257,106 @@ internal static class DispatcherProgram
             else
                 asm.Mov32(R1, tail);
             asm.Store(Size.Word, R10, (short)(keyOffset + keySize - 4), R1);
-            EmitTableLookup(asm, family, table.Bits, keyOffset, $"{shape.Class}_{path}{probeIndex++}");
+            EmitTableLookup(asm, family, table.Bits, keyOffset, $"{shape.Class}_{path}{probeIndex++}", relays);
             asm.Label(skip);
+            if (probeIndex % RelayChain.Every == 0)
+                relays.Emit(asm, last: false, inline: true);
         }
     }
 
     /// <summary>
-    /// Looks the key at <paramref name="keyOffset"/> up in the probe table, with the hash and the linear
-    /// probe unrolled, as <see cref="ProbeTable"/> lays it out. A hit jumps to found_id with the destination in R8.
+    /// Looks the key at <paramref name="keyOffset"/> up in the probe table, as <see cref="ProbeTable"/> lays it
+    /// out: the first bucket's slots, then (only when the first bucket has no empty slot) the second's. A hit
+    /// jumps to found_id with the destination in R8. The key is held in registers (two double words and the
+    /// tail for IPv6), so a slot costs one load and two compares until its tail matches. The first bucket,
+    /// where nearly every key lives (the table is at most half full), is unrolled; the second is a bounded
+    /// loop of four turns, which keeps a probe short enough that a class with every prefix length (258 probes)
+    /// keeps every jump within the 16-bit offsets that BPF allows.
     /// </summary>
-    private static void EmitTableLookup(Assembler asm, Family family, int bits, short keyOffset, string prefix)
+    private static void EmitTableLookup(Assembler asm, Family family, int bits, short keyOffset, string prefix, RelayChain relays)
     {
         var keySize = BindingKey.Size(family);
+        var slotSize = ProbeTable.SlotSize(family);
+        var v4 = family == Family.IPv4;
         var miss = $"{prefix}_miss";
-        // index = hash(key) >> (64 - bits), the multiplicative hash of ProbeTable.Home.
+        var loop = $"{prefix}_loop";
+        var loopNext = $"{prefix}_lnext";
+        // The hash of ProbeTable.Hash; the buckets of ProbeTable.Homes.
         asm.Load(Size.DoubleWord, R1, R10, keyOffset)
            .LoadImm64(R2, unchecked((long)ProbeTable.Multiplier))
            .Alu(AluOp.Mul, R1, R2);
-        if (family == Family.IPv6)
+        if (!v4)
         {
             asm.Load(Size.DoubleWord, R3, R10, (short)(keyOffset + 8)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2)
                .Load(Size.Word, R3, R10, (short)(keyOffset + 16)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2);
         }
-        asm.Alu(AluOp.RightShift, R1, 64 - bits)
-           .Store(Size.Word, R10, ScratchKey, R1)
-           .Mov(ProbeStep, 0);
-        // A bounded loop (the verifier walks each of its MaxProbe + 1 turns) keeps the code short.
-        var loop = $"{prefix}_loop";
-        var next = $"{prefix}_next";
-        asm.Label(loop)
-           .LoadMapPointer(R1, ProbeTable.MapName(family)).Mov(R2, R10).Add(R2, ScratchKey)
+        asm.Mov(R2, R1).Alu(AluOp.RightShift, R2, ProbeTable.SecondShift).Alu32(AluOp.And, R2, (int)((1u << bits) - 1))
+           .Store(Size.Word, R10, SecondBucket, R2)
+           .Alu(AluOp.RightShift, R1, 64 - bits)
+           .Store(Size.Word, R10, ScratchKey, R1);
+        EmitBucketLookup(asm, family, keyOffset, miss);
+        // The first bucket, unrolled: an empty slot proves the key is nowhere (slots are never emptied again).
+        for (var slot = 0; slot < ProbeTable.SlotsPerBucket; slot++)
+        {
+            var at = (short)(slot * slotSize);
+            var next = $"{prefix}_s{slot + 1}";
+            asm.Load(Size.Word, R1, R0, (short)(at + keySize - 4))
+               .JumpIf32(R1, JumpOp.Equal, 0, miss)
+               .JumpIf32(R1, JumpOp.NotEqual, R4, next);
+            EmitSlotCompare(asm, v4, keySize, R0, at, next, relays.Target);
+            asm.Label(next);
+        }
+        // Full: the key may be in its second bucket.
+        asm.Load(Size.Word, R1, R10, SecondBucket)
+           .Store(Size.Word, R10, ScratchKey, R1);
+        EmitBucketLookup(asm, family, keyOffset, miss);
+        asm.Mov(SlotIndex, 0)
+           .Label(loop)
+           .Mov(R1, SlotIndex).Alu(AluOp.Mul, R1, slotSize).Mov(R5, R0).Add(R5, R1)
+           .Load(Size.Word, R1, R5, (short)(keySize - 4))
+           .JumpIf32(R1, JumpOp.Equal, 0, miss)
+           .JumpIf32(R1, JumpOp.NotEqual, R4, loopNext);
+        EmitSlotCompare(asm, v4, keySize, R5, 0, loopNext, relays.Target);
+        asm.Label(loopNext)
+           .Add(SlotIndex, 1)
+           .JumpIf(SlotIndex, JumpOp.Less, ProbeTable.SlotsPerBucket, loop)
+           .Label(miss);
+    }
+
+    /// <summary>
+    /// Looks up the bucket whose index is at <see cref="ScratchKey"/> (the inlined array access) into R0, then
+    /// loads the key into registers: its address part into R2 (IPv4: the word; IPv6: the first double word) and
+    /// R3 (IPv6: the second), its tail into R4. The lookup clobbers R1-R5, so this follows it.
+    /// </summary>
+    private static void EmitBucketLookup(Assembler asm, Family family, short keyOffset, string miss)
+    {
+        var keySize = BindingKey.Size(family);
+        asm.LoadMapPointer(R1, ProbeTable.MapName(family)).Mov(R2, R10).Add(R2, ScratchKey)
            .Call(HelperFunction.MapLookupElem)
            .JumpIf(R0, JumpOp.Equal, 0, miss)
-           .Load(Size.Word, R1, R0, (short)(keySize - 4))
-           .JumpIf32(R1, JumpOp.Equal, 0, miss) // An empty slot ends the chain.
-           .Load(Size.Word, R2, R10, (short)(keyOffset + keySize - 4))
-           .JumpIf32(R1, JumpOp.NotEqual, R2, next);
-        for (var word = 0; word < keySize / 4 - 1; word++)
-            asm.Load(Size.Word, R1, R0, (short)(word * 4))
-               .Load(Size.Word, R2, R10, (short)(keyOffset + word * 4))
-               .JumpIf32(R1, JumpOp.NotEqual, R2, next);
-        asm.Load(Size.Word, DestinationId, R0, (short)keySize).Jump("found_id");
-        asm.Label(next)
-           .Load(Size.Word, R1, R10, ScratchKey).Alu32(AluOp.Add, R1, 1).Alu32(AluOp.And, R1, (int)((1u << bits) - 1))
-           .Store(Size.Word, R10, ScratchKey, R1)
-           .Add(ProbeStep, 1)
-           .JumpIf(ProbeStep, JumpOp.LessOrEqual, ProbeTable.MaxProbe, loop);
-        asm.Label(miss);
+           .Load(Size.Word, R4, R10, (short)(keyOffset + keySize - 4));
+        if (family == Family.IPv4)
+            asm.Load(Size.Word, R2, R10, keyOffset);
+        else
+            asm.Load(Size.DoubleWord, R2, R10, keyOffset).Load(Size.DoubleWord, R3, R10, (short)(keyOffset + 8));
+    }
+
+    /// <summary>
+    /// The slot at <paramref name="slot"/> + <paramref name="at"/> has the key's tail: compares its address part with
+    /// R2 (and R3); equal jumps to <paramref name="found"/> (found_id or a relay to it) with the destination in R8, else to <paramref name="next"/>.
+    /// </summary>
+    private static void EmitSlotCompare(Assembler asm, bool v4, int keySize, Register slot, short at, string next, string found)
+    {
+        if (v4)
+        {
+            asm.Load(Size.Word, R1, slot, at).JumpIf32(R1, JumpOp.NotEqual, R2, next);
+        }
+        else
+        {
+            asm.Load(Size.DoubleWord, R1, slot, at).JumpIf(R1, JumpOp.NotEqual, R2, next)
+               .Load(Size.DoubleWord, R1, slot, (short)(at + 8)).JumpIf(R1, JumpOp.NotEqual, R3, next);
+        }
+        asm.Load(Size.Word, DestinationId, slot, (short)(at + keySize)).Jump(found);
     }
 
     /// <summary>Leaves word <paramref name="word"/> of the destination address, masked to the prefix, in W1.</summary>
@@ -250,13 +392,17 @@ internal static class DispatcherProgram
             var next = $"{shape.Class}_tree_{probeIndex++}_miss";
             var keyed = probe.Select(entry => (Key: KeyComponents(entry.Match, v4), entry.DestinationId)).ToList();
             var words = Enumerable.Range(0, v4 ? 1 : 4).Where(word => DispatcherShape.MaskWord(probe.Key.PrefixLength, word) != 0).ToArray();
+            // Each level loads its word from the context, not from the copies in R7 and R8: a copy shares the
+            // verifier's identity with its source, so every compare would narrow R7 or R8 too, the states after
+            // each tree's misses would all differ, and a few hundred bindings in a hundred trees made the verifier
+            // give up after a million instructions (E2BIG). A context load is a fresh value: the misses prune.
             var levels = new List<Action>();
             if (probe.Key.SpecificPort)
-                levels.Add(() => asm.Mov32(R1, Port));
+                levels.Add(() => asm.Load(Size.Word, R1, Context, SkLookupContext.LocalPort));
             foreach (var word in words)
             {
                 var field = (short)(SkLookupContext.LocalIp6 + word * 4);
-                levels.Add(() => EmitMaskedWord(asm, probe.Key.PrefixLength, word, v4 ? () => asm.Mov32(R1, Address4) : () => asm.Load(Size.Word, R1, Context, field)));
+                levels.Add(() => EmitMaskedWord(asm, probe.Key.PrefixLength, word, v4 ? () => asm.Load(Size.Word, R1, Context, SkLookupContext.LocalIp4) : () => asm.Load(Size.Word, R1, Context, field)));
             }
             var labelCounter = 0;
             EmitTreeLevel(asm, keyed, level: 0, levels, next, $"{shape.Class}_t{probeIndex}", ref labelCounter);

@@ -32,11 +32,11 @@ internal sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBindin
     public bool HasAnyPortProbes => Probes.Any(probe => !probe.SpecificPort);
 }
 
-/// <summary>The size of a family's probe table (2^<paramref name="Bits"/> slots) and the slots that are in use, by index.</summary>
-/// <param name="Bits">The table holds 2^Bits slots.</param>
-/// <param name="Slots">The occupied slots: index to slot bytes.</param>
+/// <summary>The size of a family's probe table (2^<paramref name="Bits"/> buckets) and the buckets that are in use, by index.</summary>
+/// <param name="Bits">The table holds 2^Bits buckets.</param>
+/// <param name="Buckets">The occupied buckets: index to bucket bytes.</param>
 /// <param name="Prefilter">The <see cref="AddressPrefilter"/> masks, one per bucket.</param>
-internal sealed record ProbeTableLayout(int Bits, IReadOnlyDictionary<uint, byte[]> Slots, ulong[] Prefilter);
+internal sealed record ProbeTableLayout(int Bits, IReadOnlyDictionary<uint, byte[]> Buckets, ulong[] Prefilter);
 
 /// <summary>
 /// What the generated dispatcher is specialised to: for each traffic class that has bindings, either the
@@ -49,7 +49,7 @@ internal sealed class DispatcherShape
     public const int InlineLimit = 512;
 
     /// <summary>Changes whenever the generator emits different code for the same shape.</summary>
-    public const string GeneratorVersion = "sk_dispatcher/5";
+    public const string GeneratorVersion = "sk_dispatcher/7";
 
     private readonly Dictionary<Family, List<InlineBinding>> _hashed;
     private readonly Lazy<IReadOnlyDictionary<Family, ProbeTableLayout>> _tables;
@@ -166,7 +166,7 @@ internal sealed class DispatcherShape
         // The table's contents change in place, and so may its size when a placement needs a larger one;
         // a program is due when the smallest size that the count allows changes.
         foreach (var (family, entries) in _hashed.OrderBy(t => t.Key))
-            text.Append(CultureInfo.InvariantCulture, $";table{family}={ProbeTable.MinimumBits(entries.Count)}/{ProbeTable.MaxProbe}");
+            text.Append(CultureInfo.InvariantCulture, $";table{family}={ProbeTable.MinimumBits(entries.Count)}x{ProbeTable.SlotsPerBucket}");
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()), hash);
         return Convert.ToHexStringLower(hash[..16]);

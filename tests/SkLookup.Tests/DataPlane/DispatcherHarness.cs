@@ -81,6 +81,17 @@ internal sealed class DispatcherHarness : IDisposable
             Bindings.Remove(binding);
             (binding.Family == Family.IPv4 ? Map(DispatcherLayout.Bindings4) : Map(DispatcherLayout.Bindings6)).Delete(BindingKey.Encode(binding.Match));
         }
+        foreach (var binding in removed)
+        {
+            // As the control plane does: a port's bit goes when the class has no binding left on the port.
+            var trafficClass = TrafficClasses.Of(binding.Family, binding.Protocol);
+            if (binding.Port != 0 && !Bindings.Any(b => b.Port == binding.Port && TrafficClasses.Of(b.Family, b.Protocol) == trafficClass))
+            {
+                var ports = Map(DispatcherLayout.Ports);
+                var key = BitConverter.GetBytes((uint)binding.Port);
+                ports.Update(key, BitConverter.GetBytes(BitConverter.ToUInt32(ports.Lookup(key)!) & ~trafficClass.PortBit()));
+            }
+        }
         Bind(added);
         Shape = DispatcherShape.From(Bindings.Select(b => (b.Match, Id(b.Label, b.Family, b.Protocol))), inlineLimit);
         return DispatcherLoader.TryUpdateInPlace(Program!, loaded, Shape, removed.Select(b => b.Match),
