@@ -78,7 +78,16 @@ public sealed partial class Dispatcher : IDisposable
             // The link is detached: the state belongs to a namespace that died, whose inode number ours reuses.
             RemoveLocked(path, timeout);
         }
-        StateTransaction.Build(netns, bpffsPath, path);
+        try
+        {
+            StateTransaction.Build(netns, bpffsPath, path);
+        }
+        catch
+        {
+            // A load refused (memlock, a missing feature, privileges) leaves the bpffs as it found it.
+            StateDirectory.RemoveIfEmpty(root);
+            throw;
+        }
         return OpenState(netns.Inode, path, write: true, timeout);
     });
 
