@@ -10,6 +10,8 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v python3 >/dev/null || need+=(python3)
 # The test that checks the sample's systemd units runs systemd-analyze verify (PID 1 need not be systemd).
 command -v systemd-analyze >/dev/null || need+=(systemd)
+# The man page test formats the page with groff.
+command -v groff >/dev/null || need+=(groff-base)
 # Only the test that checks the committed BPF objects against their C sources uses clang.
 command -v clang-14 >/dev/null || need+=(clang-14)
 if [ ${#need[@]} -gt 0 ]; then

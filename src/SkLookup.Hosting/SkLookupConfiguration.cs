@@ -24,10 +24,16 @@ internal static class SkLookupConfiguration
             options.BpfFsPath = bpffs;
         if (section["LockTimeout"] is { Length: > 0 } timeout)
         {
-            if (TimeSpan.TryParse(timeout, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero)
+            // Seconds first: TimeSpan.TryParse reads a bare "5" as five days.
+            if (double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+            {
+                if (seconds > 0 && seconds <= int.MaxValue)
+                    options.LockTimeout = TimeSpan.FromSeconds(seconds);
+                else
+                    errors.Add($"{Path(section, "LockTimeout")}: '{timeout}' is not a positive number of seconds");
+            }
+            else if (TimeSpan.TryParse(timeout, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero)
                 options.LockTimeout = span;
-            else if (double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
-                options.LockTimeout = TimeSpan.FromSeconds(seconds);
             else
                 errors.Add($"{Path(section, "LockTimeout")}: '{timeout}' is not a duration: write seconds (5) or hh:mm:ss (00:00:05)");
         }

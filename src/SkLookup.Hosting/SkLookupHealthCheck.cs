@@ -50,6 +50,8 @@ public sealed class SkLookupHealthCheck : IHealthCheck
             return HealthCheckResult.Unhealthy(snapshot.Problem, data: data);
         if (_state.Failure is { } failure)
             return HealthCheckResult.Unhealthy($"the app's start failed: {failure.Message}", data: data);
+        if (snapshot.UpgradeReason is { } outdated)
+            return HealthCheckResult.Degraded($"sk_lookup steering was loaded by another version ({outdated}); steering goes on, but run 'sklookup upgrade' before this app changes it", data: data);
 
         var labels = _state.Labels();
         data["labels"] = string.Join(",", labels);

@@ -6,7 +6,7 @@ namespace SkLookup.Hosting;
 /// <summary>
 /// What the dispatcher of the app's namespace looks like at one moment, read as <c>sklookup status</c>
 /// reads it (a shared lock, held only while reading): its destinations and counters, its bindings, and
-/// why it could not be read, if it could not.
+/// why it could not be read, if it could not, and why an upgrade is due, if one is.
 /// </summary>
 internal sealed record SteeringSnapshot(
     DateTime TakenAt,
@@ -15,7 +15,8 @@ internal sealed record SteeringSnapshot(
     SteeringError? Error,
     ulong NamespaceInode,
     IReadOnlyList<DestinationStatus> Destinations,
-    IReadOnlyList<Binding> Bindings)
+    IReadOnlyList<Binding> Bindings,
+    string? UpgradeReason = null)
 {
     /// <summary>How long a reader waits for a writer (an apply, say) before the read counts as failed.</summary>
     private static readonly TimeSpan ReadLockTimeout = TimeSpan.FromSeconds(2);
@@ -30,7 +31,9 @@ internal sealed record SteeringSnapshot(
         try
         {
             using var dispatcher = DispatcherAccess.Open(settings, write: false, ReadLockTimeout);
-            return new SteeringSnapshot(now, true, null, null, inode, dispatcher.Destinations(), dispatcher.Bindings());
+            var version = dispatcher.Version();
+            return new SteeringSnapshot(now, true, null, null, inode, dispatcher.Destinations(), dispatcher.Bindings(),
+                version.UpgradeDue ? $"the dispatcher is {version.Loaded}, and this app is {version.Current}: {version.Reason}" : null);
         }
         catch (SteeringException exception) when (exception.Error is SteeringError.NotLoaded or SteeringError.BpfFsMissing)
         {

@@ -38,7 +38,7 @@ public sealed class GeneralTests : IDisposable
         var data = new TheoryData<string>();
         void Walk(System.CommandLine.Command command, string prefix)
         {
-            foreach (var sub in command.Subcommands)
+            foreach (var sub in command.Subcommands.Where(sub => !sub.Hidden)) // Hidden ones (manpage) are for packaging.
             {
                 var path = prefix.Length == 0 ? sub.Name : prefix + " " + sub.Name;
                 data.Add(path);

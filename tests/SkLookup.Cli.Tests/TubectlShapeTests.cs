@@ -92,7 +92,7 @@ public sealed class TubectlShapeTests : IDisposable
         Assert.Equal(Dispatcher.CurrentVersion, after.GetProperty("loaded").GetProperty("version").GetString());
         Assert.False(after.GetProperty("loaded").GetProperty("upgradeDue").GetBoolean());
         Assert.Contains(after.GetProperty("kernel").GetProperty("features").EnumerateArray(),
-            feature => feature.GetProperty("name").GetString() == "sk_lookup" && feature.GetProperty("present").GetBoolean());
+            feature => feature.GetProperty("name").GetString() == "BPF_PROG_TYPE_SK_LOOKUP" && feature.GetProperty("present").GetBoolean());
         Assert.StartsWith($"sklookup {after.GetProperty("version").GetString()} ", text);
         Assert.Contains("no upgrade due", text);
     }

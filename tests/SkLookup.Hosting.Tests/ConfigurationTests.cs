@@ -132,6 +132,26 @@ public sealed class ConfigurationTests
         await host.StopAsync();
     }
 
+    /// <summary>A bare number is seconds (not days, as TimeSpan.Parse would read "5"); hh:mm:ss works too.</summary>
+    [Theory]
+    [InlineData("5", 5.0)]
+    [InlineData("0.25", 0.25)]
+    [InlineData("00:00:05", 5.0)]
+    [InlineData("00:01:00", 60.0)]
+    public void LockTimeoutIsSecondsOrHoursMinutesSeconds(string setting, double seconds)
+    {
+        var options = Read(new Dictionary<string, string?> { ["SkLookup:LockTimeout"] = setting });
+        Assert.Empty(options.ConfigurationErrors);
+        Assert.Equal(TimeSpan.FromSeconds(seconds), options.LockTimeout);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("00:00:00")]
+    public void ALockTimeoutThatIsNotPositiveIsRefused(string setting) =>
+        Assert.StartsWith("SkLookup:LockTimeout: ", Assert.Single(Read(new Dictionary<string, string?> { ["SkLookup:LockTimeout"] = setting }).ConfigurationErrors), StringComparison.Ordinal);
+
     [Fact]
     public void ReadsEveryOtherSettingAndNamesEachWrongOne()
     {

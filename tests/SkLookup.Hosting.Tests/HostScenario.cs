@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SkLookup.Bpf;
 using SkLookup.TestKit;
 
 namespace SkLookup.Hosting.Tests;
@@ -51,6 +52,21 @@ internal sealed class HostScenario : IDisposable
     {
         using var dispatcher = Open(write: true);
         dispatcher.AddBinding(Binding.Parse(label, protocol, prefix, port));
+    }
+
+    /// <summary>
+    /// Rewrites the dispatcher's version record (the sk_meta map's one value) as another version of
+    /// sklookup would have left it: the layout number at offset 0, the generator's name at offset 48.
+    /// </summary>
+    public void RewriteVersionRecord(Action<byte[]> change)
+    {
+        string statePath;
+        using (var dispatcher = Open())
+            statePath = dispatcher.StatePath;
+        using var meta = BpfMap.OpenPinned(Path.Combine(statePath, "sk_meta"));
+        var record = meta.Lookup(new byte[4])!;
+        change(record);
+        meta.Update(new byte[4], record);
     }
 
     /// <summary>A Generic Host with nothing but the sk_lookup service (and whatever <paramref name="configureServices"/> adds), logging here.</summary>

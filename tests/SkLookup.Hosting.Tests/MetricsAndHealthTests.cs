@@ -87,8 +87,14 @@ public sealed class MetricsAndHealthTests
         await host.StopAsync();
     }
 
-    [Fact]
-    public async Task HealthIsDegradedWhenAnotherVersionLoadedTheDispatcher()
+    /// <summary>
+    /// As a newer version would leave the dispatcher: a layout this version cannot read at all, or the same
+    /// layout with a program from another generator, which this version can read but should upgrade.
+    /// </summary>
+    [Theory]
+    [InlineData("layout")]
+    [InlineData("generator")]
+    public async Task HealthIsDegradedWhenAnotherVersionLoadedTheDispatcher(string change)
     {
         using var scenario = new HostScenario();
         scenario.Bind("web", "tcp", "192.0.2.0/24", "80");
@@ -96,21 +102,20 @@ public sealed class MetricsAndHealthTests
         using var host = scenario.BuildHost(options => options.Register("web", web), services => services.AddHealthChecks().AddSkLookup());
         await host.StartAsync();
 
-        // As a newer version would leave it: a layout number this version does not know.
-        string statePath;
-        using (var dispatcher = scenario.Open())
-            statePath = dispatcher.StatePath;
-        using (var meta = BpfMap.OpenPinned(Path.Combine(statePath, "sk_meta")))
+        scenario.RewriteVersionRecord(record =>
         {
-            var record = meta.Lookup(new byte[4])!;
-            BitConverter.TryWriteBytes(record, 999u);
-            meta.Update(new byte[4], record);
-        }
+            if (change == "layout")
+                BitConverter.TryWriteBytes(record, 999u);
+            else
+                System.Text.Encoding.UTF8.GetBytes("sk_dispatcher/999\0").CopyTo(record, 48);
+        });
 
         var entry = (await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["sklookup"];
         Assert.Equal(HealthStatus.Degraded, entry.Status);
         Assert.Contains("loaded by another version", entry.Description, StringComparison.Ordinal);
         Assert.Contains("sklookup upgrade", entry.Description, StringComparison.Ordinal);
+        if (change == "generator")
+            Assert.Contains("sk_dispatcher/999", entry.Description, StringComparison.Ordinal);
         await host.StopAsync();
     }
 

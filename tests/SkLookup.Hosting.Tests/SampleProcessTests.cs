@@ -105,10 +105,14 @@ public sealed partial class SampleProcessTests
         { "UdpEcho", "not bpffs", 2, "/tmp is not a bpffs mount" },
         { "UdpEcho", "port in use", 8, "cannot listen on 127.0.0.1:5353 for 'echo' (AddSteeredUdpSocket): the address is in use" },
         { "UdpEcho", "no privileges", 6, "permission denied" },
+        { "UdpEcho", "another version", 4, "loaded by another version" },
+        { "UdpEcho", "lock held", 5, "lock" },
         { "KestrelBehindSkLookup", "not loaded", 3, "run 'sklookup load'" },
         { "KestrelBehindSkLookup", "not bpffs", 2, "/tmp is not a bpffs mount" },
         { "KestrelBehindSkLookup", "port in use", 8, "cannot listen on 127.0.0.1:8080 for 'web' (ListenSkLookup): the address is in use" },
         { "KestrelBehindSkLookup", "no privileges", 6, "permission denied" },
+        { "KestrelBehindSkLookup", "another version", 4, "loaded by another version" },
+        { "KestrelBehindSkLookup", "lock held", 5, "lock" },
     };
 
     [Theory]
@@ -120,7 +124,11 @@ public sealed partial class SampleProcessTests
         var bpffs = wrong == "not bpffs" ? "/tmp" : scenario.BpfFs.Path;
         using var taken = wrong != "port in use" ? null
             : sample == "UdpEcho" ? scenario.NetNs.BindUdp(IPEndPoint.Parse("127.0.0.1:5353")) : scenario.NetNs.Listen(IPEndPoint.Parse("127.0.0.1:8080"));
-        string[] arguments = [$"--SkLookup:Label={label}", $"--SkLookup:BpfFs={bpffs}"];
+        if (wrong == "another version")
+            scenario.RewriteVersionRecord(record => BitConverter.TryWriteBytes(record, 999u)); // A layout this version does not know.
+        // A writer that holds the lock for longer than the app waits (a second, here).
+        using var writer = wrong == "lock held" ? scenario.Open(write: true) : null;
+        string[] arguments = [$"--SkLookup:Label={label}", $"--SkLookup:BpfFs={bpffs}", "--SkLookup:LockTimeout=1"];
         using var app = wrong == "no privileges" ? SampleApp.StartUnprivileged(scenario.NetNs, sample, arguments) : SampleApp.Start(scenario.NetNs, sample, arguments);
 
         Assert.Equal(exitCode, await app.WaitForExit());

@@ -65,6 +65,7 @@ internal sealed record CommandModel(string Path, Command Command, IReadOnlyList<
     {
         "PROTO" => ["tcp", "udp"],
         "FAMILY" => ["ipv4", "ipv6"],
+        "SHELL" => ["bash", "zsh"],
         _ => [],
     };
 }
