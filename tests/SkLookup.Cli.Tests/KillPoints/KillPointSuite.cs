@@ -92,7 +92,7 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
         var sweepTime = clean.Elapsed;
 
         // Random instants: killed from outside after a delay within the time the unkilled run took.
-        var randomTrials = FuzzBudget.Trials(3);
+        var randomTrials = Math.Min(FuzzBudget.Trials(3), 6); // Each trial is a child process and a full check: a few seconds.
         for (var i = 0; i < randomTrials; i++)
         {
             scenario.Setup();
