@@ -123,7 +123,8 @@ public sealed partial class Dispatcher : IDisposable
         dispatcher = OpenState(netns.Inode, path, write: false, timeout);
         var notice = failure is null
             ? $"{interrupted}; this command finished it, as the next write would have"
-            : $"{interrupted}, and this command could not finish it ({failure}): run 'sklookup upgrade' as root to finish it";
+            : $"{interrupted}, and this command could not finish it ({failure}): run 'sklookup upgrade' as root to finish it" +
+              (dispatcher._state.Staged == StagedSwap.Happened ? "; the bindings shown are those of the swap the kernel took" : "; until then, what is listed may differ from what the kernel steers by that one change");
         return dispatcher.WithNotice(dispatcher.MixedRegistrations() is { } mixed ? $"{notice}; {mixed}" : notice);
     });
 

@@ -32,6 +32,14 @@ namespace SkLookup.State;
 /// from the binding maps (invariant 2) before anything else (<see cref="Recover"/>).</item>
 /// <item>The <see cref="StatePaths.Program"/> pin names the program the link runs; a writer re-pins it
 /// when a crash left it behind.</item>
+/// <item>Every write of the control plane (bind, unbind, move, apply, register, unregister, label options) runs
+/// marked, naming its <see cref="WriteKind"/>, and a <see cref="Commit"/> inside it keeps the mark: so a crash at
+/// any step leaves either nothing changed or the mark, and the recovery (a rebuild from the binding maps) also
+/// collects the destinations that have neither bindings nor a socket.</item>
+/// <item>Readers never write, but <see cref="Dispatcher.Open"/> does not hand one a state that a crash left
+/// marked or staged: it finishes the write first as a writer, and if it may not, the reader sees through a swap
+/// that happened (<see cref="StagedSwap.Happened"/>: the staged maps are the ones the program reads) and says what
+/// is left to do.</item>
 /// </list>
 /// </remarks>
 internal sealed class StateTransaction : IDisposable
