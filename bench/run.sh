@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the SkLookup benchmarks and writes BENCHMARKS.md at the repository root (as root).
-#   sudo bench/run.sh            # the full run, about 30 minutes
-#   sudo bench/run.sh --quick    # a shorter check, about 10 minutes
+#   bench/run.sh            # the full run, about 30 minutes
+#   bench/run.sh --quick    # a shorter check, about 10 minutes
 # Other options go through to the benchmark (bench/run.sh --help lists them). Everything happens in
 # network namespaces the benchmark creates and removes; the machine's own namespace is not touched.
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Debian package of sklookup into artifacts/deb/sklookup_VERSION_ARCH.deb, with dpkg-deb:
-#   /usr/bin/sklookup                          the native AOT tool (scripts/publish-cli.sh --aot)
+#   /usr/bin/sklookup                          the native AOT tool (scripts/publish-cli.sh --aot-only)
 #   /lib/systemd/system/sklookup.service       loads the dispatcher at boot, applies /etc/sklookup/bindings.json
 #   /lib/systemd/system/sklookup-apply.path    re-applies the file when it changes (with sklookup-apply.service)
 #   /lib/systemd/system/sklookup-register@.service  registers the sockets of INSTANCE.socket for label INSTANCE
@@ -25,7 +25,7 @@ case "$(uname -m)" in
   *) echo "package-deb.sh: no Debian architecture for $(uname -m)" >&2; exit 2 ;;
 esac
 if [ -z "$binary" ]; then
-  scripts/publish-cli.sh --aot
+  scripts/publish-cli.sh --aot-only
   binary="artifacts/cli/$rid-aot/sklookup"
 fi
 [ -x "$binary" ] || { echo "package-deb.sh: $binary is not an executable" >&2; exit 2; }
@@ -66,6 +66,7 @@ chmod 0644 "$root/usr/share/man/man8/sklookup.8.gz"
 
 doc="$root/usr/share/doc/sklookup"
 install -D -m 0644 "$src/copyright" "$doc/copyright"
+install -D -m 0644 "$src/lintian-overrides" "$root/usr/share/lintian/overrides/sklookup"
 install -D -m 0644 src/SkLookup.Cli/README.md "$doc/README.md"
 changelog_date="$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
 printf 'sklookup (%s) unstable; urgency=medium\n\n  * Built from commit %s.\n\n -- SkLookup maintainers <maintainers@users.noreply.r-seed-01bc5921.example>  %s\n' \
@@ -90,7 +91,7 @@ dpkg-deb --contents "$deb" | awk '{print $1, $6}'
 if [ "$lintian" = 1 ]; then
   if command -v lintian >/dev/null; then
     echo "== lintian"
-    # Each tag we keep is explained in packaging/deb/lintian-overrides.md.
+    # Each tag we keep is overridden, with the reason, in packaging/deb/lintian-overrides.
     lintian --info --display-info --pedantic "$deb" || true
   else
     echo "== lintian is not installed (apt-get install lintian): skipped"

@@ -6,7 +6,8 @@
 #                                       native AOT package for this RID, and the framework-dependent one ("any")
 #                                       that every other platform installs
 #   RID/sklookup                        one self-contained file (trimmed, ReadyToRun; needs no .NET on the target)
-#   RID-aot/sklookup                    native AOT, only with --aot (needs clang, or gcc with --aot-gcc, and zlib)
+#   RID-aot/sklookup                    native AOT, only with --aot (needs clang, or gcc with --aot-gcc, and zlib);
+#                                       --aot-only builds just this one (what the Debian package ships)
 # RID defaults to this machine's (linux-x64 or linux-arm64); pass -r RID to choose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,12 +15,14 @@ project=src/SkLookup.Cli/SkLookup.Cli.csproj
 out=artifacts/cli
 rid=""
 aot=0
+only_aot=0
 linker=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -r) rid="$2"; shift 2 ;;
     --aot) aot=1; shift ;;
     --aot-gcc) aot=1; linker=gcc; shift ;;
+    --aot-only) aot=1; only_aot=1; shift ;;
     -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "publish-cli.sh: unknown argument '$1'; see --help" >&2; exit 2 ;;
   esac
@@ -33,29 +36,32 @@ if [ -z "$rid" ]; then
 fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-rm -rf "$out/nupkg"
-if [ "$aot" = 1 ]; then
-  echo "== dotnet tool packages (native AOT for $rid, framework-dependent for any other platform)"
-  extra=()
-  [ -n "$linker" ] && extra+=("-p:CppCompilerAndLinker=$linker")
-  # The top-level package names the RID packages; each RID's package is packed on its own, the AOT one natively.
-  dotnet pack "$project" -c Release -o "$out/nupkg" -p:SkLookupAotTool=true --nologo -v quiet
-  dotnet pack "$project" -c Release -o "$out/nupkg" -p:SkLookupAotTool=true -r "$rid" -p:DebugType=none "${extra[@]}" --nologo -v quiet
-  dotnet pack "$project" -c Release -o "$out/nupkg" -p:SkLookupAotTool=true -r any --nologo -v quiet
-else
-  echo "== dotnet tool package (framework-dependent)"
-  dotnet pack "$project" -c Release -o "$out/nupkg" --nologo -v quiet
-fi
+if [ "$only_aot" = 0 ]; then
+  rm -rf "$out/nupkg"
+  if [ "$aot" = 1 ]; then
+    echo "== dotnet tool packages (native AOT for $rid, framework-dependent for any other platform)"
+    extra=()
+    [ -n "$linker" ] && extra+=("-p:CppCompilerAndLinker=$linker")
+    # The top-level package names the RID packages; each RID's package is packed on its own, the AOT one natively.
+    dotnet pack "$project" -c Release -o "$out/nupkg" -p:SkLookupAotTool=true --nologo -v quiet
+    dotnet pack "$project" -c Release -o "$out/nupkg" -p:SkLookupAotTool=true -r "$rid" -p:DebugType=none "${extra[@]}" --nologo -v quiet
+    dotnet pack "$project" -c Release -o "$out/nupkg" -p:SkLookupAotTool=true -r any --nologo -v quiet
+  else
+    echo "== dotnet tool package (framework-dependent)"
+    dotnet pack "$project" -c Release -o "$out/nupkg" --nologo -v quiet
+  fi
 
-echo "== single file ($rid)"
-# The apphost is named after the assembly (SkLookup.Cli); users type sklookup, so it is renamed. ReadyToRun
-# and no compression: the file is larger (about 25 MB), but it starts without inflating itself or JIT-compiling
-# most of its code, so it is no slower than the dotnet tool.
-dotnet publish "$project" -c Release -r "$rid" --self-contained -p:PublishSingleFile=true \
-  -p:PublishTrimmed=true -p:PublishReadyToRun=true -p:DebugType=none -o "$out/$rid.tmp" --nologo -v quiet
-rm -rf "$out/$rid"; mkdir -p "$out/$rid"
-mv "$out/$rid.tmp/SkLookup.Cli" "$out/$rid/sklookup"
-rm -rf "$out/$rid.tmp"
+
+  echo "== single file ($rid)"
+  # The apphost is named after the assembly (SkLookup.Cli); users type sklookup, so it is renamed. ReadyToRun
+  # and no compression: the file is larger (about 25 MB), but it starts without inflating itself or JIT-compiling
+  # most of its code, so it is no slower than the dotnet tool.
+  dotnet publish "$project" -c Release -r "$rid" --self-contained -p:PublishSingleFile=true \
+    -p:PublishTrimmed=true -p:PublishReadyToRun=true -p:DebugType=none -o "$out/$rid.tmp" --nologo -v quiet
+  rm -rf "$out/$rid"; mkdir -p "$out/$rid"
+  mv "$out/$rid.tmp/SkLookup.Cli" "$out/$rid/sklookup"
+  rm -rf "$out/$rid.tmp"
+fi
 
 if [ "$aot" = 1 ]; then
   echo "== native AOT ($rid)"

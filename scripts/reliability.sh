@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the fuzzer and the live-traffic run with a larger budget, and the kill-point suite, and writes RELIABILITY.md (as root).
-#   sudo scripts/reliability.sh              # scale 20: about 10 minutes on two shared cores
-#   sudo SKLOOKUP_FUZZ_SCALE=5 scripts/reliability.sh
+#   scripts/reliability.sh              # scale 20: about 10 minutes on two shared cores
+#   SKLOOKUP_FUZZ_SCALE=5 scripts/reliability.sh
 # Everything happens in network namespaces and bpffs mounts the tests create and remove; the machine's own
 # namespace is not touched. CI runs the same tests at scale 1 as part of ./test.sh.
 set -uo pipefail

@@ -22,7 +22,7 @@ catch (ArgumentException exception)
 }
 if (Environment.UserName != "root")
 {
-    Console.Error.WriteLine("benchmarks: run as root: they load BPF programs and create network namespaces (sudo bench/run.sh)");
+    Console.Error.WriteLine("benchmarks: run as root: they load BPF programs and create network namespaces (as root: bench/run.sh)");
     return 2;
 }
 

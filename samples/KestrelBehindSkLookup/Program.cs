@@ -1,8 +1,8 @@
 // A web app that serves whatever the sk_lookup bindings of its label send it: every address of
 // 192.0.2.0/24 port 80, say, while Kestrel listens on one socket bound to 127.0.0.1:8080.
 //
-//   sudo sklookup load && sudo sklookup bind web tcp 192.0.2.0/24 80
-//   sudo dotnet run        (registering a socket needs CAP_BPF and CAP_NET_ADMIN, or root)
+//   sklookup load && sklookup bind web tcp 192.0.2.0/24 80
+//   dotnet run        (registering a socket needs CAP_BPF and CAP_NET_ADMIN, or root)
 //
 // Under systemd with a socket unit (see systemd/), it serves and registers the activated socket instead.
 // /metrics (OpenTelemetry's Prometheus exporter) and /healthz are on 127.0.0.1:9100, not on the steered listener.

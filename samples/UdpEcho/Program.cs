@@ -2,9 +2,9 @@
 // 2001:db8::/32, on every port, say, while it holds two sockets bound to 127.0.0.1:5353 and [::1]:5353.
 // Each reply leaves from the address and port the client sent to, so connected clients (dig, nc -u) take it.
 //
-//   sudo sklookup load
-//   sudo sklookup bind echo udp 192.0.2.0/24 any && sudo sklookup bind echo udp 2001:db8::/32 any
-//   sudo dotnet run -- --SkLookup:Label=echo
+//   sklookup load
+//   sklookup bind echo udp 192.0.2.0/24 any && sklookup bind echo udp 2001:db8::/32 any
+//   dotnet run -- --SkLookup:Label=echo
 //
 // or, with the bindings in the app's configuration: --SkLookup:Labels:echo:Bindings:0:Protocol=udp --SkLookup:Labels:echo:Bindings:0:Prefix=192.0.2.0/24
 //

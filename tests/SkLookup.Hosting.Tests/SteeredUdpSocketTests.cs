@@ -170,7 +170,9 @@ public sealed class SteeredUdpSocketTests
             var target = i % 2 == 0 ? new IPEndPoint(IPAddress.Parse($"192.0.2.{10 + i}"), 7000 + i) : new IPEndPoint(IPAddress.Parse($"2001:db8::{10 + i:x}"), 7000 + i);
             var client = Client(scenario, target.AddressFamily);
             client.Connect(target);
-            clients.Add(Task.Run(() =>
+            // Each blocking client on a thread of its own: eight of them on the thread pool would starve the
+            // echo loop's continuations on a small machine, and time out on that, not on a lost reply.
+            clients.Add(Task.Factory.StartNew(() =>
             {
                 using (client)
                 {
@@ -188,7 +190,7 @@ public sealed class SteeredUdpSocketTests
                     }
                     return replies;
                 }
-            }));
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         }
         var counts = await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(2));
         Assert.All(counts, count => Assert.Equal(RoundTrips, count));

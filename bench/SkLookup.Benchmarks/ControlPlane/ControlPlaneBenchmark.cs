@@ -244,6 +244,8 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
                 var wall = new List<double>();
                 var cpu = new List<double>();
                 var rss = new List<double>();
+                var status = new List<double>();
+                var listing = new List<double>();
                 for (var repeat = 0; repeat < repeats; repeat++)
                 {
                     Dispatcher.Unload(netns, bpffs);
@@ -251,19 +253,24 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
                     {
                     }
                     var report = Path.Combine(directory.FullName, "time.txt");
-                    string[] arguments = ["-f", "%e %U %S %M", "-o", report, form.FileName, .. form.Prefix, "apply", file, "--netns", netnsPath, "--bpffs", bpffs];
-                    RunTool("/usr/bin/time", arguments);
-                    var fields = File.ReadAllLines(report).Last().Split(' ');
-                    double Field(int i) => double.Parse(fields[i], System.Globalization.CultureInfo.InvariantCulture);
-                    wall.Add(Field(0));
-                    cpu.Add(Field(1) + Field(2));
-                    rss.Add(Field(3));
+                    double[] Timed(params string[] command)
+                    {
+                        RunTool("/usr/bin/time", ["-f", "%e %U %S %M", "-o", report, form.FileName, .. form.Prefix, .. command, "--netns", netnsPath, "--bpffs", bpffs]);
+                        return File.ReadAllLines(report).Last().Split(' ').Select(field => double.Parse(field, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                    }
+                    var fields = Timed("apply", file);
+                    wall.Add(fields[0]);
+                    cpu.Add(fields[1] + fields[2]);
+                    rss.Add(fields[3]);
                     using (var dispatcher = Dispatcher.Open(netns, bpffs))
                         if (dispatcher.CountBindings().Sum(c => c.Count) != count)
                             throw new InvalidOperationException($"sklookup apply ({form.Name}) exited 0 but the dispatcher does not hold {count:N0} bindings");
-                    log($"  sklookup apply of {count:N0} bindings, {form.Name}: {wall[^1]:F2} s, cpu {cpu[^1]:F2} s, peak RSS {rss[^1] / 1024:F0} MiB");
+                    status.Add(Timed("status")[0]);
+                    listing.Add(Timed("bindings")[0]);
+                    log($"  sklookup apply of {count:N0} bindings, {form.Name}: {wall[^1]:F2} s, cpu {cpu[^1]:F2} s, peak RSS {rss[^1] / 1024:F0} MiB; " +
+                        $"then status {status[^1]:F2} s, bindings {listing[^1]:F2} s");
                 }
-                results.Add(new CliApplyResult(form.Name, count, bytes, wall, cpu, rss, null));
+                results.Add(new CliApplyResult(form.Name, count, bytes, wall, cpu, rss, null, status, listing));
             }
         }
         finally

@@ -46,8 +46,10 @@ internal sealed record CliTiming(string Form, string Path, IReadOnlyList<double>
 /// <param name="CpuSeconds">Each run's user plus system time.</param>
 /// <param name="PeakRssKiB">Each run's peak resident set size (kibibytes, as GNU time's %M gives it).</param>
 /// <param name="Missing">Why the form was not measured, or null.</param>
+/// <param name="StatusSeconds">Each run's wall-clock time of <c>sklookup status</c> on the applied set (its summary, by default).</param>
+/// <param name="BindingsSeconds">The same for <c>sklookup bindings</c>.</param>
 internal sealed record CliApplyResult(string Form, int Bindings, long FileBytes, IReadOnlyList<double> Seconds, IReadOnlyList<double> CpuSeconds,
-    IReadOnlyList<double> PeakRssKiB, string? Missing)
+    IReadOnlyList<double> PeakRssKiB, string? Missing, IReadOnlyList<double>? StatusSeconds = null, IReadOnlyList<double>? BindingsSeconds = null)
 {
     /// <summary>The wall-clock times, summarised.</summary>
     public Summary Wall => Summary.Of(Seconds);

@@ -10,6 +10,9 @@ internal static class ControlPlaneSection
     /// <summary>The targets: 100,000 bindings applied in under 1 s, 1,000,000 in under 10 s; from the tool, at most 1.3 times the library's time and 600 MiB.</summary>
     public const double Apply100kTargetSeconds = 1, Apply1MTargetSeconds = 10, CliApplyRatioTarget = 1.3, CliApplyRssTargetMiB = 600;
 
+    /// <summary>The target for <c>sklookup status</c> and <c>sklookup bindings</c> on that many bindings: an answer within a second.</summary>
+    public const double ReaderTargetSeconds = 1;
+
     public static void Render(StringBuilder text, BenchmarkReport report)
     {
         var results = report.ControlPlane!;
@@ -103,6 +106,19 @@ internal static class ControlPlaneSection
             var rss = Summary.MedianOf(result.PeakRssKiB) / 1024;
             text.AppendLine($"| {result.Form} | **{wall.Median:F2}** ({wall.Min:F2}–{wall.Max:F2}) | {ratio:F2} | {Verdict(ratio, CliApplyRatioTarget, "×", inclusive: true)} | " +
                             $"{Summary.MedianOf(result.CpuSeconds):F2} | **{rss:F0}** | {Verdict(rss, CliApplyRssTargetMiB, "MiB", inclusive: true)} | {result.Seconds.Count} |");
+        }
+        text.AppendLine();
+        text.AppendLine($"After each apply, the same form ran `sklookup status` and `sklookup bindings` on the {count:N0} bindings, as a new process " +
+                        $"(their default output: a summary and the first entries). The target: an answer within {ReaderTargetSeconds:0} s.");
+        text.AppendLine();
+        text.AppendLine("| form | `status`, s (median, min–max) | target | `bindings`, s (median, min–max) | target |");
+        text.AppendLine("|---|---:|---|---:|---|");
+        foreach (var result in results.CliApplies.Where(result => result.Missing is null && result.StatusSeconds is { Count: > 0 }))
+        {
+            var status = Summary.Of(result.StatusSeconds!);
+            var listing = Summary.Of(result.BindingsSeconds!);
+            text.AppendLine($"| {result.Form} | **{status.Median:F2}** ({status.Min:F2}–{status.Max:F2}) | {Verdict(status.Median, ReaderTargetSeconds, "s", inclusive: true)} | " +
+                            $"**{listing.Median:F2}** ({listing.Min:F2}–{listing.Max:F2}) | {Verdict(listing.Median, ReaderTargetSeconds, "s", inclusive: true)} |");
         }
         text.AppendLine();
     }

@@ -65,10 +65,7 @@ public sealed partial class Dispatcher : IDisposable
         CheckBpfFs(bpffsPath);
         var timeout = lockTimeout ?? DefaultLockTimeout;
         var root = StatePaths.Root(bpffsPath);
-        StateDirectory.Create(root);
-        // Load and unload serialise on the root, so that two loads never build the same namespace's state twice.
-        using var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout)
-            ?? throw new SteeringException(SteeringError.NotLoaded, $"{root} vanished while loading: retry");
+        using var rootLock = LockRootForLoad(root, timeout);
         foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
             StateDirectory.Remove(leftover);
         var path = StatePaths.ForNamespace(bpffsPath, netns.Inode);
@@ -165,7 +162,29 @@ public sealed partial class Dispatcher : IDisposable
                 // Gone already.
             }
         }
+        // The last namespace's unload takes the sklookup/ directory with it, under the root lock: a load
+        // that waited for that lock finds its directory gone and makes a new one (LockRootForLoad).
+        StateDirectory.RemoveIfEmpty(root);
     });
+
+    /// <summary>
+    /// Creates the root (sklookup/) if needed and locks it. Load and unload serialise on it, so that two loads
+    /// never build the same namespace's state twice; a lock taken on a root that an unload removed meanwhile
+    /// is let go, and the new root locked instead.
+    /// </summary>
+    private static StateLock LockRootForLoad(string root, TimeSpan timeout)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            StateDirectory.Create(root);
+            var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout);
+            if (rootLock is { IsCurrent: true })
+                return rootLock;
+            rootLock?.Dispose();
+            if (attempt == 3)
+                throw new SteeringException(SteeringError.NotLoaded, $"{root} kept vanishing while loading (another command unloads at the same time): retry");
+        }
+    }
 
     /// <summary>
     /// Brings a dispatcher that another version loaded up to this version: swaps in the program this

@@ -147,6 +147,25 @@ internal static class StateDirectory
         Remove(tempPath);
     }
 
+    /// <summary>
+    /// Removes <paramref name="path"/> if it is an empty directory of ours, so that an unload leaves the bpffs as
+    /// it found it; a directory that still holds another namespace's state (or anything else) stays.
+    /// </summary>
+    public static void RemoveIfEmpty(string path)
+    {
+        if (new FileInfo(path).LinkTarget is not null || !Directory.Exists(path) || Directory.EnumerateFileSystemEntries(path).Any())
+            return;
+        CheckOurs(path);
+        try
+        {
+            Directory.Delete(path); // rmdir(2): fails rather than deletes if an entry appeared meanwhile.
+        }
+        catch (IOException)
+        {
+            // Not empty after all, or gone already.
+        }
+    }
+
     /// <summary>Deletes (unpins) a file; fine if it is already gone.</summary>
     public static void DeleteIfPresent(string path)
     {

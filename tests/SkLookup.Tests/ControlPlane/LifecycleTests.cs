@@ -63,9 +63,30 @@ public sealed class LifecycleTests
         scenario.Close();
         Dispatcher.Unload(scenario.NetNs.Namespace, scenario.BpfFs.Path);
         Assert.Empty(scenario.NetNs.Namespace.QueryPrograms());
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(scenario.BpfFs.Path, "sklookup")));
+        Assert.Empty(scenario.BpfFs.UserEntries()); // sklookup/ too: the last unload leaves the bpffs as load found it.
         // Unloading again, or what was never loaded, is fine.
         Dispatcher.Unload(scenario.NetNs.Namespace, scenario.BpfFs.Path);
+    }
+
+    [Fact]
+    public void UnloadKeepsTheRootWhileAnotherNamespaceIsLoadedThere()
+    {
+        using var scenario = new Scenario();
+        using var other = new TestNetNs();
+        scenario.Close();
+        using (Dispatcher.Load(other.Namespace, scenario.BpfFs.Path))
+        {
+        }
+
+        Dispatcher.Unload(scenario.NetNs.Namespace, scenario.BpfFs.Path);
+        Assert.Equal([other.Namespace.Inode.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            Directory.EnumerateFileSystemEntries(Path.Combine(scenario.BpfFs.Path, "sklookup")).Select(Path.GetFileName));
+        Dispatcher.Unload(other.Namespace, scenario.BpfFs.Path);
+        Assert.Empty(scenario.BpfFs.UserEntries());
+        // And a load after the last unload makes the root again.
+        using (Dispatcher.Load(other.Namespace, scenario.BpfFs.Path))
+            Assert.Equal(["sklookup"], scenario.BpfFs.UserEntries());
+        Dispatcher.Unload(other.Namespace, scenario.BpfFs.Path);
     }
 
     [Fact]
@@ -91,7 +112,7 @@ public sealed class LifecycleTests
 
         Dispatcher.Unload(scenario.NetNs.Namespace, scenario.BpfFs.Path);
         Assert.Empty(scenario.NetNs.Namespace.QueryPrograms());
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(scenario.BpfFs.Path, "sklookup")));
+        Assert.Empty(scenario.BpfFs.UserEntries());
     }
 
     [Fact]
@@ -102,7 +123,7 @@ public sealed class LifecycleTests
         // Without its pin nothing holds the link: deleting it detaches the program (the kernel frees links in a work item, so soon rather than at once).
         File.Delete(Path.Combine(scenario.StatePath, "link"));
         Dispatcher.Unload(scenario.NetNs.Namespace, scenario.BpfFs.Path);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(scenario.BpfFs.Path, "sklookup")));
+        Assert.Empty(scenario.BpfFs.UserEntries());
         var deadline = DateTime.UtcNow + TestTiming.Scale(TimeSpan.FromSeconds(10));
         while (scenario.NetNs.Namespace.QueryPrograms().Count > 0 && DateTime.UtcNow < deadline)
             Thread.Sleep(10);

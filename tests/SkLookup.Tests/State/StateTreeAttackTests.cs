@@ -96,7 +96,6 @@ public sealed class StateTreeAttackTests : IDisposable
         using (Dispatcher.Load(_netns.Namespace, _bpffs.Path))
         {
         }
-        Dispatcher.Unload(_netns.Namespace, _bpffs.Path);
         File.CreateSymbolicLink(_bpffs[$"sklookup/tmp-{Inode}-x"], _victim);
 
         using (Dispatcher.Load(_netns.Namespace, _bpffs.Path))
