@@ -32,6 +32,7 @@ public static class BpfFileSystem
     {
         ArgumentNullException.ThrowIfNull(from);
         ArgumentNullException.ThrowIfNull(to);
+        KillPoints.Step($"rename {Path.GetFileName(from)} to {Path.GetFileName(to)}");
         if (LibC.Rename(from, to) != 0)
             throw Errno.Last($"rename {from} to {to}");
     }

@@ -29,6 +29,9 @@ internal static unsafe class BpfSyscall
     /// <summary><see cref="TryInvoke"/> without raising the memlock limit first (for the probe that decides whether to).</summary>
     internal static long TryInvokeUncharged<TAttr>(BpfCommand command, ref TAttr attr, out int errno) where TAttr : unmanaged
     {
+        if (command is BpfCommand.MapUpdateElem or BpfCommand.MapDeleteElem or BpfCommand.MapUpdateBatch or BpfCommand.MapDeleteBatch
+            or BpfCommand.MapLookupAndDeleteBatch or BpfCommand.ObjPin or BpfCommand.LinkCreate or BpfCommand.LinkUpdate or BpfCommand.LinkDetach)
+            KillPoints.Step($"bpf {command}");
         long result;
         fixed (TAttr* pointer = &attr)
         {

@@ -110,6 +110,8 @@ internal static class BindingCommands
             var filter = ParseFilter(context.Get(protocol), context.Get(prefix), context.Get(port), context.Get(label));
             var everything = context.Get(all);
             using var dispatcher = context.OpenDispatcher(write: false);
+            if (dispatcher.InterruptedWrite is { } interrupted)
+                context.Error.WriteLine($"sklookup: note: interrupted write: {interrupted}");
             var selection = dispatcher.SelectBindings(filter, everything ? int.MaxValue : ListLimit);
             if (context.Json)
             {

@@ -46,14 +46,15 @@ internal static class SocketCommands
                 if (passed.Count == 0)
                     throw new CliException(ExitCode.Usage,
                         "no sockets were passed to sklookup (LISTEN_PID and LISTEN_FDS do not name this process); run it with sockets from systemd socket activation, or use register-pid");
-                using var dispatcher = context.OpenDispatcher(write: true);
-                var registered = new List<(SystemdSocket Socket, DestinationStatus Status)>();
                 foreach (var socket in passed)
-                {
                     if (socket.Description is null)
-                        throw new CliException(ExitCode.Usage, $"passed fd {socket.Fd} ({socket.Name}) is not a socket; pass only TCP and UDP sockets");
-                    registered.Add((socket, dispatcher.RegisterSocket(name, socket.Handle, context.Get(dualStack))));
-                }
+                        throw new CliException(ExitCode.Usage, $"passed fd {socket.Fd} ({socket.Name}) is not a socket; pass only TCP and UDP sockets; nothing was registered");
+                using var dispatcher = context.OpenDispatcher(write: true);
+                // Every socket is checked before any is registered: one wrong socket registers none.
+                var statuses = dispatcher.RegisterSockets(name, [.. passed.Select(socket => socket.Handle)], context.Get(dualStack));
+                var registered = new List<(SystemdSocket Socket, DestinationStatus Status)>();
+                for (var i = 0; i < passed.Count; i++)
+                    registered.Add((passed[i], statuses[i]));
                 context.Write(new JsonObject
                 {
                     ["registered"] = JsonArrays.From(registered, item => Registered(item.Status, item.Socket.Description!, null, item.Socket.Fd)),

@@ -61,6 +61,8 @@ internal static class StatusCommand
             }
             var output = context.Out;
             output.WriteLine($"dispatcher: netns {dispatcher.NetworkNamespaceInode}, program {dispatcher.Program.Id} ({dispatcher.Program.Name}, tag {dispatcher.Program.Tag}), state at {dispatcher.StatePath}");
+            if (dispatcher.InterruptedWrite is { } interrupted)
+                output.WriteLine($"interrupted write: {interrupted}");
             output.WriteLine(KernelView.Line(features));
             output.WriteLine();
             output.WriteLine($"bindings: {Summary(counts, total, only is null)}");
@@ -112,6 +114,10 @@ internal static class StatusCommand
         json.WriteStartObject();
         json.WriteNumber("netns", dispatcher.NetworkNamespaceInode);
         json.WriteString("statePath", dispatcher.StatePath);
+        if (dispatcher.InterruptedWrite is { } interrupted)
+            json.WriteString("interruptedWrite", interrupted);
+        else
+            json.WriteNull("interruptedWrite");
         json.WriteStartObject("program");
         json.WriteNumber("id", dispatcher.Program.Id);
         json.WriteString("name", dispatcher.Program.Name);

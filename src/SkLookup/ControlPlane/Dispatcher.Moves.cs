@@ -1,6 +1,7 @@
 using SkLookup.ControlPlane;
 using SkLookup.Destinations;
 using SkLookup.DataPlane;
+using SkLookup.State;
 
 namespace SkLookup;
 
@@ -32,11 +33,11 @@ public sealed partial class Dispatcher
         var previous = ToBinding(match, oldId, destinations);
         if (previous.Label == binding.Label)
             return null;
-        var newId = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
         var map = _state.Maps.Bindings(binding.Family);
         var key = BindingKey.Encode(match);
-        _state.WriteInPlace(() =>
+        _state.WriteInPlace(WriteKind.Move, () =>
         {
+            var newId = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
             try
             {
                 // Overwriting a hash map entry replaces its value atomically; the program does not read this
@@ -59,8 +60,8 @@ public sealed partial class Dispatcher
                 CollectIfUnused(newId);
                 throw;
             }
+            CollectIfUnused(oldId);
         });
-        CollectIfUnused(oldId);
         return previous;
     });
 }

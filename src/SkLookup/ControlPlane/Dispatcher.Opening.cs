@@ -113,11 +113,53 @@ public sealed partial class Dispatcher
         return link.ReadInfo().NetNsInode != netnsInode;
     }
 
-    private static void RemoveLocked(string path, TimeSpan timeout)
+    private static void RemoveLocked(string bpffsPath, ulong netnsInode, TimeSpan timeout)
     {
+        var path = StatePaths.ForNamespace(bpffsPath, netnsInode);
         using var stateLock = StateLock.TryAcquire(path, exclusive: true, timeout);
         if (stateLock is not null)
-            StateDirectory.Remove(path);
+            StateDirectory.Retire(path, Path.Combine(StatePaths.Root(bpffsPath),
+                StatePaths.TempPrefix(netnsInode) + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))));
+    }
+
+    // ---------------------------------------------------------------- interrupted writes
+
+    /// <summary>What a crashed writer left unfinished (staged pins, or the write-in-progress mark), or null.</summary>
+    private string? Interruption()
+    {
+        var meta = _state.Maps.ReadMeta();
+        if (meta is { WriteInProgress: true })
+        {
+            var what = meta.Kind switch
+            {
+                WriteKind.Bind => "a bind",
+                WriteKind.Unbind => "an unbind",
+                WriteKind.Move => "a bind --replace",
+                WriteKind.Apply => "an apply (or the rebuild of a recovery)",
+                WriteKind.Register or WriteKind.RegisterSeveral => "a register",
+                WriteKind.Unregister => "an unregister",
+                WriteKind.Label => "a label set",
+                _ => "a write",
+            };
+            return $"{what} was interrupted (the state is marked as being written, and no writer holds the lock)";
+        }
+        return _state.Staged switch
+        {
+            StagedSwap.Happened => "a program swap was interrupted after the kernel took the new program (its maps are still staged)",
+            StagedSwap.NeverHappened => "a program swap was interrupted before the kernel took the new program (its maps are staged, unused)",
+            _ => null,
+        };
+    }
+
+    /// <summary>The line that says a register of several sockets was interrupted half-way, or null.</summary>
+    private string? MixedRegistrations() => _state.Maps.ReadMeta() is { RegistrationsMixed: true }
+        ? "a register of several sockets (--dual-stack, or several passed sockets) was interrupted after some of them: a label may have new sockets for some families and old ones for others; run that register again"
+        : null;
+
+    private Dispatcher WithNotice(string? notice)
+    {
+        InterruptedWrite = notice;
+        return this;
     }
 
     // ---------------------------------------------------------------- checks

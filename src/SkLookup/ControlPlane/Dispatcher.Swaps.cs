@@ -27,7 +27,13 @@ public sealed partial class Dispatcher
         return desired;
     }
 
-    private void ReplaceAll(Dictionary<BindingMatch, Binding> desired)
+    /// <summary>
+    /// Replaces the binding set as one marked write (<see cref="StateTransaction.WriteInPlace"/>): the destinations it
+    /// makes before the swap, and those it collects after, are redone by the recovery if a crash comes in between.
+    /// </summary>
+    private void ReplaceAll(Dictionary<BindingMatch, Binding> desired) => _state.WriteInPlace(WriteKind.Apply, () => ReplaceAllMarked(desired));
+
+    private void ReplaceAllMarked(Dictionary<BindingMatch, Binding> desired)
     {
         var destinations = DestinationsTable();
         var ids = new Dictionary<BindingMatch, uint>(desired.Count);

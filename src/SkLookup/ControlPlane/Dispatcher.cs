@@ -76,7 +76,7 @@ public sealed partial class Dispatcher : IDisposable
             if (!IsStale(path, netns.Inode))
                 return OpenState(netns.Inode, path, write: true, timeout);
             // The link is detached: the state belongs to a namespace that died, whose inode number ours reuses.
-            RemoveLocked(path, timeout);
+            RemoveLocked(bpffsPath, netns.Inode, timeout);
         }
         try
         {
@@ -101,8 +101,45 @@ public sealed partial class Dispatcher : IDisposable
     {
         ArgumentNullException.ThrowIfNull(netns);
         CheckBpfFs(bpffsPath);
-        return OpenState(netns.Inode, StatePaths.ForNamespace(bpffsPath, netns.Inode), write, lockTimeout ?? DefaultLockTimeout);
+        var path = StatePaths.ForNamespace(bpffsPath, netns.Inode);
+        var timeout = lockTimeout ?? DefaultLockTimeout;
+        var dispatcher = OpenState(netns.Inode, path, write, timeout);
+        if (write)
+            return dispatcher;
+        var interrupted = dispatcher.Interruption();
+        if (interrupted is null)
+            return dispatcher.WithNotice(dispatcher.MixedRegistrations());
+        // A command died during a write. Finish it as the next writer would, so that what a reader lists is what the
+        // kernel steers; a reader that may not write sees through a swap that happened, and says what is left to do.
+        dispatcher.Dispose();
+        string? failure = null;
+        try
+        {
+            using var writer = OpenState(netns.Inode, path, write: true, timeout);
+            writer.CheckWritable();
+        }
+        catch (SteeringException exception) when (exception.Error is not SteeringError.NotLoaded)
+        {
+            failure = exception.Message;
+        }
+        catch (BpfException exception)
+        {
+            failure = exception.Message;
+        }
+        dispatcher = OpenState(netns.Inode, path, write: false, timeout);
+        var notice = failure is null
+            ? $"{interrupted}; this command finished it, as the next write would have"
+            : $"{interrupted}, and this command could not finish it ({failure}): run 'sklookup upgrade' as root to finish it" +
+              (dispatcher._state.Staged == StagedSwap.Happened ? "; the bindings shown are those of the swap the kernel took" : "; until then, what is listed may differ from what the kernel steers by that one change");
+        return dispatcher.WithNotice(dispatcher.MixedRegistrations() is { } mixed ? $"{notice}; {mixed}" : notice);
     });
+
+    /// <summary>
+    /// Null normally. After a command died during a write (SIGKILL, power loss), one line that says which write was
+    /// interrupted and what became of it: a reader finishes it as the next writer would (so what it lists is what the
+    /// kernel steers), or, if it may not, says which command finishes it.
+    /// </summary>
+    public string? InterruptedWrite { get; private set; }
 
     /// <summary>
     /// Removes the dispatcher from <paramref name="netns"/>: detaches it and unpins everything, including
@@ -117,7 +154,7 @@ public sealed partial class Dispatcher : IDisposable
         using var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout);
         if (rootLock is null)
             return; // Nothing was ever loaded on this bpffs.
-        RemoveLocked(StatePaths.ForNamespace(bpffsPath, netns.Inode), timeout);
+        RemoveLocked(bpffsPath, netns.Inode, timeout);
         foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
             StateDirectory.Remove(leftover);
         // A dispatcher the kernel still runs without state here (its directory was moved away, or a load died
@@ -210,10 +247,11 @@ public sealed partial class Dispatcher : IDisposable
         if (CountOf(bindings, binding.Family) >= DispatcherLayout.MaxBindings)
             throw new SteeringException(SteeringError.CapacityExceeded,
                 $"cannot bind {binding}: the {binding.Family.Name()} bindings are full ({DispatcherLayout.MaxBindings}); remove some first");
-        var id = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
         var key = BindingKey.Encode(match);
-        _state.WriteInPlace(() =>
+        // The destination is made inside the marked write: one that a crash leaves without its binding is collected by the recovery.
+        _state.WriteInPlace(WriteKind.Bind, () =>
         {
+            var id = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
             try
             {
                 map.Update(key, BitConverter.GetBytes(id));
@@ -252,7 +290,7 @@ public sealed partial class Dispatcher : IDisposable
         if (!bindings.Entries.TryGetValue(match, out var id) || !destinations.TryGet(id, out var owner) || owner.Label != binding.Label)
             return false;
         // If this fails half-way, the write-in-progress mark stays: the next write rebuilds the program from the binding maps.
-        _state.WriteInPlace(() =>
+        _state.WriteInPlace(WriteKind.Unbind, () =>
         {
             var shape = bindings.ShapeWith(match, null);
             if (!_state.TryUpdateInPlace(shape, [match], []))
@@ -261,8 +299,8 @@ public sealed partial class Dispatcher : IDisposable
             bindings.Remove(match);
             if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
                 SetPortBit(BindingState.ClassOf(match), binding.Port, false);
+            CollectIfUnused(id);
         });
-        CollectIfUnused(id);
         return true;
     });
 
@@ -341,27 +379,83 @@ public sealed partial class Dispatcher : IDisposable
             throw new SteeringException(SteeringError.WrongSocket, $"cannot register {socket} for '{label}': {exception.Message}", exception);
         }
         var (protocol, families) = SocketChecks.Check(description, label, dualStack, NetworkNamespaceInode);
-        var destinations = DestinationsTable();
-        var sockets = _state.Maps.Sockets;
-        uint first = 0;
-        for (var i = 0; i < families.Count; i++)
-        {
-            var id = destinations.GetOrCreate(new Destination(label, families[i], protocol));
-            try
-            {
-                sockets.UpdateSocket(BitConverter.GetBytes(id), socket);
-            }
-            catch (BpfException exception)
-            {
-                CollectIfUnused(id);
-                throw new SteeringException(SteeringError.WrongSocket,
-                    $"the kernel refused socket {description} for '{label}' ({exception.Message})", exception);
-            }
-            if (i == 0)
-                first = id;
-        }
+        var first = RegisterChecked([(label, socket, description, protocol, families)])[0];
         return Status(first);
     });
+
+    /// <summary>
+    /// Checks every socket of <paramref name="sockets"/> (<see cref="SocketChecks.Check"/>) before it changes anything,
+    /// then registers them all as one marked write, and returns the status of each one's first destination. One wrong
+    /// socket among them registers none. The kernel cannot swap several socket entries at once: if a crash comes
+    /// between two of them, the recovery says so (<see cref="DispatcherMeta.RegistrationsMixed"/>) until the next
+    /// such register.
+    /// </summary>
+    public IReadOnlyList<DestinationStatus> RegisterSockets(string label, IReadOnlyList<FileDescriptor> sockets, bool dualStack = false) => Translate(() =>
+    {
+        ArgumentNullException.ThrowIfNull(sockets);
+        Label.Validate(label);
+        CheckWritable();
+        var checkedSockets = new List<(string, FileDescriptor, SocketDescription, Protocol, IReadOnlyList<Family>)>(sockets.Count);
+        var seen = new HashSet<(Family, Protocol)>();
+        foreach (var socket in sockets)
+        {
+            ArgumentNullException.ThrowIfNull(socket);
+            SocketDescription description;
+            try
+            {
+                description = SocketDescription.Describe(socket);
+            }
+            catch (BpfException exception) when (exception.Reason is BpfErrorReason.WrongSocket or BpfErrorReason.BadFileDescriptor)
+            {
+                throw new SteeringException(SteeringError.WrongSocket, $"cannot register {socket} for '{label}': {exception.Message}; nothing was registered", exception);
+            }
+            var (protocol, families) = SocketChecks.Check(description, label, dualStack, NetworkNamespaceInode);
+            foreach (var family in families)
+                if (!seen.Add((family, protocol)))
+                    throw new SteeringException(SteeringError.WrongSocket,
+                        $"two of the sockets serve '{label}' {family.Name()} {protocol.Name()}; pass one socket per family and protocol; nothing was registered");
+            checkedSockets.Add((label, socket, description, protocol, families));
+        }
+        var ids = RegisterChecked(checkedSockets);
+        var result = new List<DestinationStatus>(ids.Count);
+        foreach (var id in ids)
+            result.Add(Status(id));
+        return (IReadOnlyList<DestinationStatus>)result;
+    });
+
+    private List<uint> RegisterChecked(IReadOnlyList<(string Label, FileDescriptor Socket, SocketDescription Description, Protocol Protocol, IReadOnlyList<Family> Families)> sockets)
+    {
+        var destinations = DestinationsTable();
+        var socketMap = _state.Maps.Sockets;
+        var firsts = new List<uint>(sockets.Count);
+        var updates = sockets.Sum(socket => socket.Families.Count);
+        // Destinations are made inside the marked write, so that one a crash leaves without a socket is collected by the recovery.
+        _state.WriteInPlace(updates > 1 ? WriteKind.RegisterSeveral : WriteKind.Register, () =>
+        {
+            foreach (var (label, socket, description, protocol, families) in sockets)
+            {
+                for (var i = 0; i < families.Count; i++)
+                {
+                    var id = destinations.GetOrCreate(new Destination(label, families[i], protocol));
+                    try
+                    {
+                        socketMap.UpdateSocket(BitConverter.GetBytes(id), socket);
+                    }
+                    catch (BpfException exception)
+                    {
+                        CollectIfUnused(id);
+                        throw new SteeringException(SteeringError.WrongSocket,
+                            $"the kernel refused socket {description} for '{label}' ({exception.Message})", exception);
+                    }
+                    if (i == 0)
+                        firsts.Add(id);
+                }
+            }
+            if (updates > 1)
+                _state.SetRegistrationsMixed(false);
+        });
+        return firsts;
+    }
 
     /// <summary>Removes the socket of <paramref name="label"/>'s destination for <paramref name="family"/> and <paramref name="protocol"/>; false if none was registered.</summary>
     public bool UnregisterSocket(string label, Family family, Protocol protocol) => Translate(() =>
@@ -369,8 +463,12 @@ public sealed partial class Dispatcher : IDisposable
         CheckWritable();
         if (!DestinationsTable().TryGetId(new Destination(label, family, protocol), out var id))
             return false;
-        var removed = DestinationTable.DeleteSocket(_state.Maps.Sockets, id);
-        CollectIfUnused(id);
+        var removed = false;
+        _state.WriteInPlace(WriteKind.Unregister, () =>
+        {
+            removed = DestinationTable.DeleteSocket(_state.Maps.Sockets, id);
+            CollectIfUnused(id);
+        });
         return removed;
     });
 
@@ -383,7 +481,7 @@ public sealed partial class Dispatcher : IDisposable
     {
         Label.Validate(label);
         CheckWritable();
-        DestinationsTable().SetLabelFlags(label, fallThrough ? DestinationFlags.FallThrough : DestinationFlags.None);
+        _state.WriteInPlace(WriteKind.Label, () => DestinationsTable().SetLabelFlags(label, fallThrough ? DestinationFlags.FallThrough : DestinationFlags.None));
     });
 
     /// <summary>Every destination with its socket and counters, ordered by label, family and protocol.</summary>

@@ -19,8 +19,11 @@ internal sealed class DispatcherMaps : IDisposable
         _byName = byName;
     }
 
-    /// <summary>Opens every map of this layout that is pinned in <paramref name="path"/>.</summary>
-    public static DispatcherMaps OpenPinned(string path)
+    /// <summary>
+    /// Opens every map of this layout that is pinned in <paramref name="path"/>; with <paramref name="preferStaged"/>,
+    /// the staged pin of a map (<see cref="StatePaths.StagedSuffix"/>) where there is one.
+    /// </summary>
+    public static DispatcherMaps OpenPinned(string path, bool preferStaged = false)
     {
         var maps = new Dictionary<string, BpfMap>();
         try
@@ -28,6 +31,8 @@ internal sealed class DispatcherMaps : IDisposable
             foreach (var spec in ControlLayout.AllMaps)
             {
                 var pin = System.IO.Path.Combine(path, spec.Name);
+                if (preferStaged && File.Exists(pin + StatePaths.StagedSuffix))
+                    pin += StatePaths.StagedSuffix;
                 if (File.Exists(pin))
                     maps[spec.Name] = BpfMap.OpenPinned(pin);
             }

@@ -18,17 +18,26 @@ namespace SkLookup.State;
 /// Set while a single binding change updates the maps and the program's probe tables in place, which
 /// takes several steps; a writer that finds it set after a crash rebuilds the maps and the program.
 /// </param>
+/// <param name="Kind">Which command set <paramref name="WriteInProgress"/>, so that readers can say what was interrupted.</param>
+/// <param name="RegistrationsMixed">
+/// Set when a register that updates several sockets (two families, or several sockets passed) was interrupted
+/// after some of them: the kernel cannot swap several socket entries at once, and no one can get the replaced
+/// sockets back, so the next register of the label is the repair. Cleared by the next such register.
+/// </param>
 /// <remarks>
-/// Layout (80 bytes): layout version u32, flags u32 (bit 0: write in progress), generation u64, tag [8], previous tag [8], fingerprint [16],
+/// Layout (80 bytes): layout version u32, flags u32 (bit 0: write in progress, bit 1: registrations mixed, bits 8 to
+/// 15: the <see cref="WriteKind"/>; readers that know only bit 0 ignore the rest), generation u64, tag [8], previous tag [8], fingerprint [16],
 /// generator version (UTF-8, zero-filled) [32]. Its size is part of <see cref="DispatcherLayout.Version"/>:
 /// a version that cannot read it must treat the state as foreign.
 /// </remarks>
-internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, string ProgramTag, string PreviousProgramTag, string Fingerprint, string GeneratorVersion, bool WriteInProgress = false)
+internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, string ProgramTag, string PreviousProgramTag, string Fingerprint, string GeneratorVersion, bool WriteInProgress = false,
+    WriteKind Kind = WriteKind.None, bool RegistrationsMixed = false)
 {
     /// <summary>The value size.</summary>
     public const int Size = 80;
 
     private const uint WriteInProgressFlag = 1;
+    private const uint RegistrationsMixedFlag = 2;
 
     private static readonly byte[] Key = new byte[4];
 
@@ -49,7 +58,9 @@ internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, stri
             Convert.ToHexStringLower(value.AsSpan(24, 8)),
             Convert.ToHexStringLower(value.AsSpan(32, 16)),
             Encoding.UTF8.GetString(end < 0 ? generator : generator[..end]),
-            (BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) & WriteInProgressFlag) != 0);
+            (BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) & WriteInProgressFlag) != 0,
+            (WriteKind)(byte)(BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) >> 8),
+            (BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) & RegistrationsMixedFlag) != 0);
     }
 
     /// <summary>Writes the record.</summary>
@@ -57,7 +68,8 @@ internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, stri
     {
         var value = new byte[Size];
         BinaryPrimitives.WriteUInt32LittleEndian(value, LayoutVersion);
-        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(4), WriteInProgress ? WriteInProgressFlag : 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(4),
+            (WriteInProgress ? WriteInProgressFlag : 0) | (RegistrationsMixed ? RegistrationsMixedFlag : 0) | (uint)(byte)Kind << 8);
         BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(8), Generation);
         WriteHex(ProgramTag, value.AsSpan(16, 8));
         WriteHex(PreviousProgramTag, value.AsSpan(24, 8));

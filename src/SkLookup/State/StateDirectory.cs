@@ -115,11 +115,36 @@ internal static class StateDirectory
             DeleteIfPresent(file);
         try
         {
+            KillPoints.Step($"rmdir {Path.GetFileName(path)}");
             Directory.Delete(path);
         }
         catch (DirectoryNotFoundException)
         {
         }
+    }
+
+    /// <summary>
+    /// Removes the state directory <paramref name="path"/> so that a crash at any step leaves something the next
+    /// load or unload handles: the links are detached first (the steering stops), then the directory is renamed to
+    /// <paramref name="tempPath"/> (a <see cref="StatePaths.TempPrefix"/> name, which load and unload remove as a
+    /// leftover), and only then are its pins removed. Never a state directory half emptied under its own name.
+    /// </summary>
+    public static void Retire(string path, string tempPath)
+    {
+        if (new FileInfo(path).LinkTarget is not null || !Directory.Exists(path))
+        {
+            Remove(path);
+            return;
+        }
+        CheckOurs(path);
+        foreach (var file in Directory.EnumerateFiles(path))
+        {
+            var name = Path.GetFileName(file);
+            if (name == StatePaths.Link || name.StartsWith(StatePaths.Link + ".", StringComparison.Ordinal))
+                TryDetach(file);
+        }
+        BpfFileSystem.Rename(path, tempPath);
+        Remove(tempPath);
     }
 
     /// <summary>
@@ -146,6 +171,7 @@ internal static class StateDirectory
     {
         try
         {
+            KillPoints.Step($"unlink {Path.GetFileName(path)}");
             File.Delete(path);
         }
         catch (DirectoryNotFoundException)

@@ -32,6 +32,14 @@ namespace SkLookup.State;
 /// from the binding maps (invariant 2) before anything else (<see cref="Recover"/>).</item>
 /// <item>The <see cref="StatePaths.Program"/> pin names the program the link runs; a writer re-pins it
 /// when a crash left it behind.</item>
+/// <item>Every write of the control plane (bind, unbind, move, apply, register, unregister, label options) runs
+/// marked, naming its <see cref="WriteKind"/>, and a <see cref="Commit"/> inside it keeps the mark: so a crash at
+/// any step leaves either nothing changed or the mark, and the recovery (a rebuild from the binding maps) also
+/// collects the destinations that have neither bindings nor a socket.</item>
+/// <item>Readers never write, but <see cref="Dispatcher.Open"/> does not hand one a state that a crash left
+/// marked or staged: it finishes the write first as a writer, and if it may not, the reader sees through a swap
+/// that happened (<see cref="StagedSwap.Happened"/>: the staged maps are the ones the program reads) and says what
+/// is left to do.</item>
 /// </list>
 /// </remarks>
 internal sealed class StateTransaction : IDisposable
@@ -55,6 +63,9 @@ internal sealed class StateTransaction : IDisposable
 
     /// <summary>The pinned maps.</summary>
     public DispatcherMaps Maps { get; }
+
+    /// <summary>What a reader found staged (a writer finishes or discards staged pins when it opens).</summary>
+    public StagedSwap Staged { get; private init; }
 
     /// <summary>The fingerprint of the shape the attached program was generated from, once a writer knows it.</summary>
     public string? AttachedFingerprint { get; private set; }
@@ -112,15 +123,20 @@ internal sealed class StateTransaction : IDisposable
     /// </summary>
     public static StateTransaction Open(string path, NetNsLink link, uint programId, bool write)
     {
+        var staged = StagedSwap.None;
         if (write)
             RecoverStaged(path, programId);
+        else
+            staged = FindStaged(path, programId);
         BpfProgram? program = null;
         DispatcherMaps? maps = null;
         try
         {
             program = BpfProgram.OpenById(programId);
-            maps = DispatcherMaps.OpenPinned(path);
-            var state = new StateTransaction(path, link, program, maps);
+            // A reader cannot finish a swap (it holds the lock shared), but it sees through one: the staged maps of a
+            // swap that happened are the ones the attached program reads.
+            maps = DispatcherMaps.OpenPinned(path, preferStaged: staged == StagedSwap.Happened);
+            var state = new StateTransaction(path, link, program, maps) { Staged = staged };
             if (write)
                 state.RepinProgram();
             return state;
@@ -143,7 +159,11 @@ internal sealed class StateTransaction : IDisposable
     public void Recover(DispatcherMeta meta, DispatcherShape shape, bool runsGenerated, Action rebuild)
     {
         if (meta.WriteInProgress)
+        {
             rebuild();
+            if (meta.Kind == WriteKind.RegisterSeveral)
+                SetRegistrationsMixed(true);
+        }
         else if (!runsGenerated || meta.GeneratorVersion != DispatcherShape.GeneratorVersion)
             Swap(shape);
         else
@@ -159,9 +179,9 @@ internal sealed class StateTransaction : IDisposable
     /// <paramref name="write"/>, and clears the mark. If the write throws, the mark stays and
     /// <see cref="NeedsRecovery"/> is set, so that the next write rebuilds the program first.
     /// </summary>
-    public void WriteInPlace(Action write)
+    public void WriteInPlace(WriteKind kind, Action write)
     {
-        MarkWriteInProgress(true);
+        MarkWriteInProgress(true, kind);
         try
         {
             write();
@@ -171,7 +191,7 @@ internal sealed class StateTransaction : IDisposable
             NeedsRecovery = true;
             throw;
         }
-        MarkWriteInProgress(false);
+        MarkWriteInProgress(false, kind);
     }
 
     /// <summary>
@@ -214,9 +234,16 @@ internal sealed class StateTransaction : IDisposable
             {
                 // Written before the link update, naming both programs, so that whichever one a crash leaves
                 // attached is recognised as this version's by the next writer.
-                var generation = Maps.ReadMeta()?.Generation ?? 0;
+                // A write in progress stays marked: the swap is one step of it, and the steps after it (an unbind's map
+                // delete, an apply's collection of destinations) must be redone if a crash comes before the mark is cleared.
+                var current = Maps.ReadMeta();
                 var metaMap = newMaps.TryGetValue(ControlLayout.Meta.Name, out var newMeta) ? newMeta : Maps.Meta;
-                DispatcherMeta.Current(generation + 1, program.Info.Tag, Program.Info.Tag, fingerprint).Write(metaMap);
+                (DispatcherMeta.Current((current?.Generation ?? 0) + 1, program.Info.Tag, Program.Info.Tag, fingerprint) with
+                {
+                    WriteInProgress = current?.WriteInProgress ?? false,
+                    Kind = current?.Kind ?? WriteKind.None,
+                    RegistrationsMixed = current?.RegistrationsMixed ?? false,
+                }).Write(metaMap);
             }
             foreach (var (name, map) in newMaps)
             {
@@ -262,12 +289,20 @@ internal sealed class StateTransaction : IDisposable
         Link.Dispose();
     }
 
-    /// <summary>Sets or clears <see cref="DispatcherMeta.WriteInProgress"/>.</summary>
-    private void MarkWriteInProgress(bool inProgress)
+    /// <summary>Sets or clears <see cref="DispatcherMeta.RegistrationsMixed"/>.</summary>
+    public void SetRegistrationsMixed(bool mixed)
     {
         var meta = DispatcherMeta.Read(Maps.Meta)!;
-        if (meta.WriteInProgress != inProgress)
-            (meta with { WriteInProgress = inProgress }).Write(Maps.Meta);
+        if (meta.RegistrationsMixed != mixed)
+            (meta with { RegistrationsMixed = mixed }).Write(Maps.Meta);
+    }
+
+    /// <summary>Sets (naming <paramref name="kind"/>) or clears <see cref="DispatcherMeta.WriteInProgress"/>.</summary>
+    private void MarkWriteInProgress(bool inProgress, WriteKind kind)
+    {
+        var meta = DispatcherMeta.Read(Maps.Meta)!;
+        if (meta.WriteInProgress != inProgress || (inProgress && meta.Kind != kind))
+            (meta with { WriteInProgress = inProgress, Kind = inProgress ? kind : WriteKind.None }).Write(Maps.Meta);
     }
 
     /// <summary>Points the <c>program</c> pin at the program the link runs, if a crash left it behind (invariant 7).</summary>
@@ -291,6 +326,21 @@ internal sealed class StateTransaction : IDisposable
     /// (<c>*-new</c>) are renamed into place if the staged program is the one the link runs (the swap
     /// happened), and deleted otherwise (it never did).
     /// </summary>
+    private static StagedSwap FindStaged(string path, uint attachedProgramId)
+    {
+        if (!Directory.EnumerateFiles(path, "*" + StatePaths.StagedSuffix).Any())
+            return StagedSwap.None;
+        try
+        {
+            using var program = BpfProgram.OpenPinned(System.IO.Path.Combine(path, StatePaths.Program + StatePaths.StagedSuffix));
+            return program.Info.Id == attachedProgramId ? StagedSwap.Happened : StagedSwap.NeverHappened;
+        }
+        catch (BpfException)
+        {
+            return StagedSwap.NeverHappened; // No staged program: the crash came before the swap.
+        }
+    }
+
     private static void RecoverStaged(string path, uint attachedProgramId)
     {
         var staged = Directory.EnumerateFiles(path, "*" + StatePaths.StagedSuffix).ToList();

@@ -53,6 +53,71 @@ public sealed class RecoveryTests
     }
 
     [Fact]
+    public void AReaderFinishesAnInterruptedSwapAndSaysSo()
+    {
+        using var scenario = new Scenario();
+        scenario.D.AddBinding(Scenario.B("web", "tcp", "192.0.2.0/24", "80"));
+        var program = StageSwapToEmpty(scenario);
+        scenario.Close();
+
+        using var reader = scenario.Open();
+        Assert.Empty(reader.Bindings()); // What the attached program steers: the staged, empty set.
+        Assert.Contains("this command finished it", reader.InterruptedWrite);
+        Assert.False(File.Exists(Path.Combine(scenario.StatePath, "program-new")));
+        Assert.Equal(program, reader.Program.Id);
+    }
+
+    [Fact]
+    public void AReaderThatCannotFinishASwapSeesThroughItAndNamesTheRepair()
+    {
+        using var scenario = new Scenario();
+        scenario.D.AddBinding(Scenario.B("web", "tcp", "192.0.2.0/24", "80"));
+        StageSwapToEmpty(scenario);
+        scenario.Close();
+        // Another reader's shared lock keeps this one from finishing the swap (as missing rights would).
+        using var other = StateLock.TryAcquire(scenario.StatePath, exclusive: false, TimeSpan.FromSeconds(5));
+
+        using var reader = scenario.Open(timeout: TimeSpan.FromMilliseconds(50));
+        Assert.Empty(reader.Bindings());
+        Assert.Contains("sklookup upgrade", reader.InterruptedWrite);
+        Assert.True(File.Exists(Path.Combine(scenario.StatePath, "program-new")));
+    }
+
+    [Fact]
+    public void AnInterruptedApplyLeavesNoOrphanDestinations()
+    {
+        using var scenario = new Scenario();
+        scenario.D.AddBinding(Scenario.B("web", "tcp", "192.0.2.0/24", "80"));
+        scenario.Close();
+        using (var writer = scenario.Open(write: true))
+        {
+            // What an apply killed after making its destinations leaves: a destination without bindings or socket, and the mark.
+            writer.SetFallThrough("other", false);
+            var metaMap = writer.Map(ControlLayout.Meta.Name);
+            (DispatcherMeta.Read(metaMap)! with { WriteInProgress = true, Kind = WriteKind.Apply }).Write(metaMap);
+            writer.Map(ControlLayout.Labels.Name).Update(LabelKey.Encode("orphan", (byte)Family.IPv4, (byte)Protocol.Tcp), BitConverter.GetBytes(7u));
+        }
+        using var reader = scenario.Open();
+        Assert.Equal(["web"], reader.Destinations().Select(d => d.Label));
+        Assert.Contains("an apply", reader.InterruptedWrite);
+    }
+
+    /// <summary>Leaves the state as an apply to the empty set killed right after its link update: new maps and program staged and attached.</summary>
+    private static uint StageSwapToEmpty(Scenario scenario)
+    {
+        var d = scenario.D;
+        using var empty = BpfMap.Create(DispatcherLayout.Bindings4);
+        var maps = ControlLayout.AllMaps.ToDictionary(spec => spec.Name, spec => d.Map(spec.Name));
+        maps[DispatcherLayout.Bindings4.Name] = empty;
+        using var program = DispatcherLoader.Load(DispatcherShape.Empty, maps);
+        empty.Pin(Path.Combine(scenario.StatePath, "sk_bind4-new"));
+        program.Pin(Path.Combine(scenario.StatePath, "program-new"));
+        using (var attached = BpfProgram.OpenById(d.Link.ReadInfo().ProgramId))
+            d.Link.Update(program, attached);
+        return program.Info.Id;
+    }
+
+    [Fact]
     public void InterruptedInPlaceWriteIsRebuiltByTheNextWriter()
     {
         using var scenario = new Scenario();

@@ -23,6 +23,33 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public void SeveralSocketsWithOneWrongRegisterNone()
+    {
+        using var scenario = new Scenario();
+        using var good = scenario.NetNs.Listen(Local4);
+        using var bad = scenario.NetNs.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp); // Not listening.
+        using var goodFd = new FileDescriptor((int)good.Handle, ownsHandle: false);
+        using var badFd = new FileDescriptor((int)bad.Handle, ownsHandle: false);
+        var error = Assert.Throws<SteeringException>(() => scenario.D.RegisterSockets("web", [goodFd, badFd]));
+        Assert.Equal(SteeringError.WrongSocket, error.Error);
+        Assert.Empty(scenario.D.Destinations());
+    }
+
+    [Fact]
+    public void SeveralSocketsRegisterTogether()
+    {
+        using var scenario = new Scenario();
+        using var tcp = scenario.NetNs.Listen(Local4);
+        using var udp = scenario.NetNs.BindUdp(Local6);
+        using var tcpFd = new FileDescriptor((int)tcp.Handle, ownsHandle: false);
+        using var udpFd = new FileDescriptor((int)udp.Handle, ownsHandle: false);
+        var statuses = scenario.D.RegisterSockets("web", [tcpFd, udpFd]);
+        Assert.Equal([SocketCookie.Read(tcp), SocketCookie.Read(udp)], statuses.Select(s => s.SocketCookie!.Value));
+        Assert.Equal(2, scenario.D.Destinations().Count);
+        Assert.Null(scenario.D.InterruptedWrite);
+    }
+
+    [Fact]
     public void RegistersRawDescriptor()
     {
         using var scenario = new Scenario();

@@ -1,0 +1,14 @@
+using Xunit.Abstractions;
+
+namespace SkLookup.Cli.Tests.KillPoints;
+
+/// <summary>The kill-point sweep (<see cref="KillPointSuite"/>) of the lifecycle and single-binding commands.</summary>
+[Trait("Category", "KillPoints")]
+public sealed class KillPointTests(ITestOutputHelper log) : KillPointSuite(log)
+{
+    public static TheoryData<string> Commands => new() { "load", "unload", "bind", "unbind", "register" };
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void EveryStepBoundaryAndRandomInstants(string command) => Sweep(command);
+}
