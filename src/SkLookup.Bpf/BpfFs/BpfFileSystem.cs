@@ -32,9 +32,34 @@ public static class BpfFileSystem
     {
         ArgumentNullException.ThrowIfNull(from);
         ArgumentNullException.ThrowIfNull(to);
-        KillPoints.Step($"rename {Path.GetFileName(from)} to {Path.GetFileName(to)}");
+        KillPoints.Step("rename", $"{Path.GetFileName(from)} to {Path.GetFileName(to)}"); // Renames are rare: the words may cost.
         if (LibC.Rename(from, to) != 0)
             throw Errno.Last($"rename {from} to {to}");
+    }
+
+    /// <summary>
+    /// Unpins <paramref name="path"/> (<c>unlink(2)</c>): the object loses that reference, and goes when it has
+    /// no other. Fine if nothing is pinned there.
+    /// </summary>
+    public static void Unpin(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        KillPoints.Step("unlink", path);
+        try
+        {
+            File.Delete(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>Removes the empty directory <paramref name="path"/> (<c>rmdir(2)</c>); an <see cref="IOException"/> if it is not empty.</summary>
+    public static void RemoveEmptyDirectory(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        KillPoints.Step("rmdir", path);
+        Directory.Delete(path);
     }
 
     /// <summary>Mounts a new bpffs instance at <paramref name="path"/>, creating the directory if needed.</summary>

@@ -60,7 +60,7 @@ public sealed class SafeDirectory : IDisposable
     public bool TryCreateChild(string name, int mode)
     {
         CheckName(name);
-        KillPoints.Step($"mkdir {name}");
+        KillPoints.Step("mkdir", name);
         if (LibC.MkdirAt(Handle.Value, name, mode) == 0)
             return true;
         var errno = Marshal.GetLastPInvokeError();
@@ -95,7 +95,7 @@ public sealed class SafeDirectory : IDisposable
     public bool TryRemoveChild(string name, bool directory)
     {
         CheckName(name);
-        KillPoints.Step($"unlink {name}");
+        KillPoints.Step("unlink", name);
         if (LibC.UnlinkAt(Handle.Value, name, directory ? LibC.AT_REMOVEDIR : 0) == 0)
             return true;
         var errno = Marshal.GetLastPInvokeError();

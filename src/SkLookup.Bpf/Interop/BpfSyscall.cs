@@ -31,7 +31,7 @@ internal static unsafe class BpfSyscall
     {
         if (command is BpfCommand.MapUpdateElem or BpfCommand.MapDeleteElem or BpfCommand.MapUpdateBatch or BpfCommand.MapDeleteBatch
             or BpfCommand.MapLookupAndDeleteBatch or BpfCommand.ObjPin or BpfCommand.LinkCreate or BpfCommand.LinkUpdate or BpfCommand.LinkDetach)
-            KillPoints.Step($"bpf {command}");
+            KillPoints.Step("bpf", command);
         long result;
         fixed (TAttr* pointer = &attr)
         {

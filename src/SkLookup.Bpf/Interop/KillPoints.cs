@@ -9,39 +9,31 @@ namespace SkLookup.Bpf.Interop;
 /// SIGKILL just before its Nth state-changing step (a mutating <c>bpf(2)</c> command, a rename, mkdir or unlink
 /// in bpffs), as a crash at that instant would. The kill-point suite (tests/SkLookup.Cli.Tests/KillPoints) sweeps
 /// N from 1 until a command finishes, which covers every step boundary of every command without a list of them.
-/// Without the variable, each step costs one read of a static field.
+/// SkLookup's own steps go through <see cref="BpfFileSystem"/>, so one counter numbers them all. Without the
+/// variable, each step costs one read of a static field.
 /// </summary>
-/// <remarks>
-/// The counter is shared with SkLookup's own steps through <see cref="AppContext"/>, so both assemblies count in
-/// one sequence (neither sees the other's internals).
-/// </remarks>
 internal static class KillPoints
 {
     /// <summary>The environment variable the hook reads, once per process.</summary>
     public const string Variable = "SKLOOKUP_TEST_KILL_AT";
 
-    private const string Slot = "SkLookup.Test.KillPointCounter";
+    private static readonly int s_killAt = Arm();
+    private static int s_steps;
 
-    private static readonly StrongBox<int>? s_counter = Arm();
-    private static readonly int s_killAt;
-
-    static KillPoints()
-    {
-        if (s_counter is not null)
-            s_killAt = int.Parse(Environment.GetEnvironmentVariable(Variable)!, CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Counts one step, and kills the process if it is the one <see cref="Variable"/> names.</summary>
+    /// <summary>
+    /// Counts one step, and kills the process if it is the one <see cref="Variable"/> names. The step is named
+    /// as "<paramref name="verb"/> <paramref name="detail"/>", formatted only then: unarmed, a step allocates nothing.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(string what)
+    public static void Step<T>(string verb, T detail)
     {
-        if (s_counter is not null)
-            Count(what);
+        if (s_killAt > 0)
+            Count($"{verb} {detail}");
     }
 
     private static void Count(string what)
     {
-        var step = Interlocked.Increment(ref s_counter!.Value);
+        var step = Interlocked.Increment(ref s_steps);
         if (step != s_killAt)
             return;
         Console.Error.WriteLine($"sklookup: test hook {Variable}: killed before step {step} ({what})");
@@ -51,19 +43,9 @@ internal static class KillPoints
         Thread.Sleep(Timeout.Infinite);
     }
 
-    private static StrongBox<int>? Arm()
+    private static int Arm()
     {
         var text = Environment.GetEnvironmentVariable(Variable);
-        if (string.IsNullOrEmpty(text) || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var at) || at <= 0)
-            return null;
-        lock (typeof(AppContext))
-        {
-            if (AppContext.GetData(Slot) is not StrongBox<int> counter)
-            {
-                counter = new StrongBox<int>(0);
-                AppContext.SetData(Slot, counter);
-            }
-            return counter;
-        }
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var at) && at > 0 ? at : 0;
     }
 }

@@ -36,14 +36,7 @@ public sealed partial class Dispatcher
             else
                 result.Add(new BindingCount($"#{id}", Family.IPv4, Protocol.Tcp, count)); // An id without a label entry: damaged, but counted.
         }
-        result.Sort((a, b) =>
-        {
-            var byLabel = string.CompareOrdinal(a.Label, b.Label);
-            if (byLabel != 0)
-                return byLabel;
-            var byFamily = a.Family.CompareTo(b.Family);
-            return byFamily != 0 ? byFamily : a.Protocol.CompareTo(b.Protocol);
-        });
+        result.Sort((a, b) => ByDestination(a.Label, a.Family, a.Protocol, b.Label, b.Family, b.Protocol));
         return (IReadOnlyList<BindingCount>)result;
     });
 

@@ -492,14 +492,7 @@ public sealed partial class Dispatcher : IDisposable
         var result = new List<DestinationStatus>(destinations.Count);
         foreach (var (_, id) in destinations.All)
             result.Add(Status(id));
-        result.Sort((a, b) =>
-        {
-            var byLabel = string.CompareOrdinal(a.Label, b.Label);
-            if (byLabel != 0)
-                return byLabel;
-            var byFamily = a.Family.CompareTo(b.Family);
-            return byFamily != 0 ? byFamily : a.Protocol.CompareTo(b.Protocol);
-        });
+        result.Sort((a, b) => ByDestination(a.Label, a.Family, a.Protocol, b.Label, b.Family, b.Protocol));
         return (IReadOnlyList<DestinationStatus>)result;
     });
 
@@ -596,4 +589,14 @@ public sealed partial class Dispatcher : IDisposable
 
     private static SteeringException Translated(BpfException exception) => new(
         exception.Reason == BpfErrorReason.PermissionDenied ? SteeringError.PermissionDenied : SteeringError.Kernel, exception.Message, exception);
+
+    /// <summary>The order in which destinations and their counts are listed: by label (bytewise), family, protocol.</summary>
+    private static int ByDestination(string labelA, Family familyA, Protocol protocolA, string labelB, Family familyB, Protocol protocolB)
+    {
+        var byLabel = string.CompareOrdinal(labelA, labelB);
+        if (byLabel != 0)
+            return byLabel;
+        var byFamily = familyA.CompareTo(familyB);
+        return byFamily != 0 ? byFamily : protocolA.CompareTo(protocolB);
+    }
 }

@@ -115,8 +115,7 @@ internal static class StateDirectory
             DeleteIfPresent(file);
         try
         {
-            KillPoints.Step($"rmdir {Path.GetFileName(path)}");
-            Directory.Delete(path);
+            BpfFileSystem.RemoveEmptyDirectory(path);
         }
         catch (DirectoryNotFoundException)
         {
@@ -158,7 +157,7 @@ internal static class StateDirectory
         CheckOurs(path);
         try
         {
-            Directory.Delete(path); // rmdir(2): fails rather than deletes if an entry appeared meanwhile.
+            BpfFileSystem.RemoveEmptyDirectory(path); // Fails rather than deletes if an entry appeared meanwhile.
         }
         catch (IOException)
         {
@@ -167,17 +166,7 @@ internal static class StateDirectory
     }
 
     /// <summary>Deletes (unpins) a file; fine if it is already gone.</summary>
-    public static void DeleteIfPresent(string path)
-    {
-        try
-        {
-            KillPoints.Step($"unlink {Path.GetFileName(path)}");
-            File.Delete(path);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
+    public static void DeleteIfPresent(string path) => BpfFileSystem.Unpin(path);
 
     private static void TryDetach(string linkPath)
     {
