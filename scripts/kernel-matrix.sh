@@ -3,9 +3,9 @@
 # command) inside each, with this machine's root file system visible read-only under a tmpfs
 # overlay. Prints one line per kernel: "kernel 5.10.0-35-cloud-amd64: N passed, N failed, N skipped".
 #
-#   sudo scripts/kernel-matrix.sh                      # the whole suite on 5.10, 6.1 and 6.12
-#   sudo scripts/kernel-matrix.sh 5.10 --filter 'FullyQualifiedName~Probe'
-#   sudo scripts/kernel-matrix.sh 6.1 --command 'uname -r; ulimit -l'
+#   scripts/kernel-matrix.sh                      # the whole suite on 5.10, 6.1 and 6.12
+#   scripts/kernel-matrix.sh 5.10 --filter 'FullyQualifiedName~Probe'
+#   scripts/kernel-matrix.sh 6.1 --command 'uname -r; ulimit -l'
 #
 # Kernels: 5.10 (Debian 11, bullseye), 6.1 (Debian 12, bookworm), 6.12 (Debian 13, trixie): the
 # linux-image-cloud-amd64 of each suite, fetched with apt-get download through a private sources
