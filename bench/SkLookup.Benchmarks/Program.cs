@@ -8,6 +8,20 @@ using SkLookup.Benchmarks.Machine;
 using SkLookup.Benchmarks.Report;
 using SkLookup.Benchmarks.TestRuns;
 
+static void Log(string line) => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+
+if (args.Length > 0 && args[0] == "single-change")
+{
+    if (Environment.UserName != "root")
+    {
+        Console.Error.WriteLine("benchmarks: run as root: they load BPF programs and create network namespaces");
+        return 2;
+    }
+    // One bind and unbind at 1,000 to 2^20 bindings, on its own: a table on stdout, no report.
+    Log($"single change; load {MachineInfo.LoadAverageNow()}");
+    return SingleChangeBenchmark.Run(args[1..], Environment.CurrentDirectory, Log);
+}
+
 BenchmarkOptions options;
 try
 {
@@ -25,8 +39,6 @@ if (Environment.UserName != "root")
     Console.Error.WriteLine("benchmarks: run as root: they load BPF programs and create network namespaces (as root: bench/run.sh)");
     return 2;
 }
-
-static void Log(string line) => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
 
 var started = DateTimeOffset.UtcNow;
 var clock = System.Diagnostics.Stopwatch.StartNew();
