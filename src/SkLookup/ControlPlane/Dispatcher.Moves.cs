@@ -22,10 +22,9 @@ public sealed partial class Dispatcher
         ArgumentNullException.ThrowIfNull(binding);
         Label.Validate(binding.Label);
         CheckWritable();
-        var bindings = BindingsState();
         var destinations = DestinationsTable();
         var match = binding.Match;
-        if (!bindings.Entries.TryGetValue(match, out var oldId))
+        if (BindingOf(match) is not { } oldId)
         {
             AddBinding(binding);
             return null;
@@ -33,6 +32,7 @@ public sealed partial class Dispatcher
         var previous = ToBinding(match, oldId, destinations);
         if (previous.Label == binding.Label)
             return null;
+        var summary = Summary();
         var map = _state.Maps.Bindings(binding.Family);
         var key = BindingKey.Encode(match);
         _state.WriteInPlace(WriteKind.Move, () =>
@@ -43,19 +43,26 @@ public sealed partial class Dispatcher
                 // Overwriting a hash map entry replaces its value atomically; the program does not read this
                 // map, so until the program learns of the move, traffic still goes to the old label.
                 map.Update(key, BitConverter.GetBytes(newId));
-                bindings.Remove(match);
-                bindings.Add(match, newId);
-                var shape = bindings.Shape();
+                summary.RecordMove(oldId, newId);
+                if (_bindings is { } bindings)
+                {
+                    bindings.Remove(match);
+                    bindings.Add(match, newId);
+                }
                 // Only "added": a probe table slot that holds the key gets the new destination written over the
-                // old one, where removing it first would leave a moment with no slot for it.
-                if (!_state.TryUpdateInPlace(shape, [], [(match, newId)]))
-                    _state.Swap(shape);
+                // old one, where removing it first would leave a moment with no slot for it. A hashed class keeps
+                // its code (destination ids live in its table); a class of decision trees has them in its code.
+                if (!summary.KeepsProgramOnMove(match) || !_state.TryUpdateTables(binding.Family, [], [(match, newId)]))
+                {
+                    var shape = BindingsState().Shape();
+                    if (!_state.TryUpdateInPlace(shape, [], [(match, newId)]))
+                        _state.Swap(shape);
+                }
             }
             catch
             {
-                // As in AddBinding: the mark stays, so the next write rebuilds the program from the binding maps.
-                bindings.Remove(match);
-                bindings.Add(match, oldId);
+                // As in AddBinding: the mark stays, so the next write rebuilds the summary and the program from the binding maps.
+                ForgetCaches();
                 map.Update(key, BitConverter.GetBytes(oldId));
                 CollectIfUnused(newId);
                 throw;

@@ -56,11 +56,15 @@ public sealed partial class Dispatcher
             var bindings6 = Created(newMaps, DispatcherLayout.Bindings6);
             var ports = Created(newMaps, DispatcherLayout.Ports);
             BindingMapWriter.Fill(bindings4, bindings6, ports, ids, count4);
+            // The summary of the new set goes in with its binding maps (the meta record then says it is valid).
+            var (summaryMap, summary) = BindingSummary.Create(ids);
+            newMaps[ControlLayout.Summary.Name] = summaryMap;
             var state = BindingState.FromEntries(ids);
             var shape = state.Shape();
             program = DispatcherLoader.Load(shape, _state.Maps.With(newMaps));
             _state.Commit(newMaps, program, shape.Fingerprint);
             _bindings = state;
+            _summary = summary;
         }
         catch
         {
@@ -102,6 +106,8 @@ public sealed partial class Dispatcher
         {
             var shape = BindingsState().Shape();
             _state.Recover(meta!, shape, _state.RunsGenerated(shape), Rebuild);
+            // A state an older version built (or wrote to) gets its binding summary here, as the next write would build it.
+            Summary();
         }
         var to = $"{_state.Maps.ReadMeta()!.VersionText}, program tag {_state.Program.Info.Tag}";
         return new UpgradeResult(from, to, migrated);
@@ -154,11 +160,15 @@ public sealed partial class Dispatcher
             }
             var programMaps = _state.Maps.With(newMaps);
             var state = BindingState.Read(programMaps[DispatcherLayout.Bindings4.Name], programMaps[DispatcherLayout.Bindings6.Name]);
+            // The binding summary is derived, never copied: counted afresh from the copied bindings.
+            var (summaryMap, summary) = BindingSummary.Create(state.Entries);
+            newMaps[ControlLayout.Summary.Name] = summaryMap;
             var shape = state.Shape();
             program = DispatcherLoader.Load(shape, programMaps);
             // The new meta record goes in with the new maps, so a crash leaves the old record with the old maps or the new with the new.
             _state.Commit(newMaps, program, shape.Fingerprint);
             _bindings = state;
+            _summary = summary;
             _destinations = null;
         }
         catch

@@ -26,6 +26,7 @@ public sealed partial class Dispatcher : IDisposable
     private readonly StateTransaction _state;
     private DestinationTable? _destinations;
     private BindingState? _bindings;
+    private BindingSummary? _summary;
     private bool _disposed;
 
     private Dispatcher(StateLock stateLock, ulong netnsInode, StateTransaction state)
@@ -232,10 +233,9 @@ public sealed partial class Dispatcher : IDisposable
         ArgumentNullException.ThrowIfNull(binding);
         Label.Validate(binding.Label);
         CheckWritable();
-        var bindings = BindingsState();
         var destinations = DestinationsTable();
         var match = binding.Match;
-        if (bindings.Entries.TryGetValue(match, out var existingId))
+        if (BindingOf(match) is { } existingId)
         {
             var owner = destinations.TryGet(existingId, out var existing) ? existing.Label : $"#{existingId}";
             if (owner == binding.Label)
@@ -243,33 +243,41 @@ public sealed partial class Dispatcher : IDisposable
             throw new SteeringException(SteeringError.AlreadyExists,
                 $"{binding.Protocol.Name()} {binding.Prefix} port {PortText(binding.Port)} is bound to '{owner}' already: move it with MoveBinding (sklookup bind --replace), or unbind it first");
         }
+        var summary = Summary();
         var map = _state.Maps.Bindings(binding.Family);
-        if (CountOf(bindings, binding.Family) >= DispatcherLayout.MaxBindings)
+        if (summary.CountOf(binding.Family) >= DispatcherLayout.MaxBindings)
             throw new SteeringException(SteeringError.CapacityExceeded,
                 $"cannot bind {binding}: the {binding.Family.Name()} bindings are full ({DispatcherLayout.MaxBindings}); remove some first");
         var key = BindingKey.Encode(match);
+        var trafficClass = BindingState.ClassOf(match);
         // The destination is made inside the marked write: one that a crash leaves without its binding is collected by the recovery.
         _state.WriteInPlace(WriteKind.Bind, () =>
         {
             var id = destinations.GetOrCreate(new Destination(binding.Label, binding.Family, binding.Protocol));
             try
             {
+                // Decided before the counts change: the summary says whether the program's code stays.
+                var keepsProgram = summary.KeepsProgram(match, +1);
                 map.Update(key, BitConverter.GetBytes(id));
-                if (binding.Port != 0)
-                    SetPortBit(BindingState.ClassOf(match), binding.Port, true);
-                bindings.Add(match, id);
-                var shape = bindings.Shape();
-                if (!_state.TryUpdateInPlace(shape, [], [(match, id)]))
-                    _state.Swap(shape);
+                if (binding.Port != 0 && !summary.IsPortUsed(trafficClass, binding.Port))
+                    SetPortBit(trafficClass, binding.Port, true);
+                summary.Record(match, id, +1);
+                _bindings?.Add(match, id);
+                if (!keepsProgram || !_state.TryUpdateTables(binding.Family, [], [(match, id)]))
+                {
+                    // The code changes (or the table is full): the program is built from every binding.
+                    var shape = BindingsState().Shape();
+                    if (!_state.TryUpdateInPlace(shape, [], [(match, id)]))
+                        _state.Swap(shape);
+                }
             }
             catch
             {
-                // Undo the map writes. The program may have half-learned the binding, so the write-in-progress
-                // mark stays: the next write (of this instance or the next writer) rebuilds the program.
-                bindings.Remove(match);
+                // Undo the map writes. The program may have half-learned the binding, and the summary may have counted it,
+                // so the write-in-progress mark stays: the next write (of this instance or the next writer) rebuilds the
+                // summary and the program from the binding maps.
+                ForgetCaches();
                 map.Delete(key);
-                if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
-                    SetPortBit(BindingState.ClassOf(match), binding.Port, false);
                 CollectIfUnused(id);
                 throw;
             }
@@ -284,22 +292,35 @@ public sealed partial class Dispatcher : IDisposable
     {
         ArgumentNullException.ThrowIfNull(binding);
         CheckWritable();
-        var bindings = BindingsState();
         var destinations = DestinationsTable();
         var match = binding.Match;
-        if (!bindings.Entries.TryGetValue(match, out var id) || !destinations.TryGet(id, out var owner) || owner.Label != binding.Label)
+        if (BindingOf(match) is not { } id || !destinations.TryGet(id, out var owner) || owner.Label != binding.Label)
             return false;
+        var summary = Summary();
+        var trafficClass = BindingState.ClassOf(match);
         // If this fails half-way, the write-in-progress mark stays: the next write rebuilds the program from the binding maps.
         _state.WriteInPlace(WriteKind.Unbind, () =>
         {
-            var shape = bindings.ShapeWith(match, null);
-            if (!_state.TryUpdateInPlace(shape, [match], []))
-                _state.Swap(shape);
-            _state.Maps.Bindings(binding.Family).Delete(BindingKey.Encode(match));
-            bindings.Remove(match);
-            if (binding.Port != 0 && !bindings.IsPortUsed(BindingState.ClassOf(match), binding.Port))
-                SetPortBit(BindingState.ClassOf(match), binding.Port, false);
-            CollectIfUnused(id);
+            try
+            {
+                if (!summary.KeepsProgram(match, -1) || !_state.TryUpdateTables(binding.Family, [match], []))
+                {
+                    var shape = BindingsState().ShapeWith(match, null);
+                    if (!_state.TryUpdateInPlace(shape, [match], []))
+                        _state.Swap(shape);
+                }
+                _state.Maps.Bindings(binding.Family).Delete(BindingKey.Encode(match));
+                summary.Record(match, id, -1);
+                _bindings?.Remove(match);
+                if (binding.Port != 0 && !summary.IsPortUsed(trafficClass, binding.Port))
+                    SetPortBit(trafficClass, binding.Port, false);
+                CollectIfUnused(id);
+            }
+            catch
+            {
+                ForgetCaches();
+                throw;
+            }
         });
         return true;
     });
@@ -502,7 +523,7 @@ public sealed partial class Dispatcher : IDisposable
     internal string? LabelOf(uint id) => DestinationsTable().TryGet(id, out var destination) ? destination.Label : null;
 
     /// <summary>The destination id a binding's match sends traffic to.</summary>
-    internal uint? DestinationIdOf(BindingMatch match) => BindingsState().Entries.TryGetValue(match, out var id) ? id : null;
+    internal uint? DestinationIdOf(BindingMatch match) => BindingOf(match);
 
     /// <summary>The cookie of the socket registered at a destination id.</summary>
     internal ulong? SocketCookieOf(uint id) => _state.Maps.Sockets.LookupSocketCookie(BitConverter.GetBytes(id));
@@ -517,16 +538,41 @@ public sealed partial class Dispatcher : IDisposable
 
     private BindingState BindingsState() => _bindings ??= BindingState.Read(_state.Maps.Bindings4, _state.Maps.Bindings6);
 
-    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps);
-
-    private static int CountOf(BindingState bindings, Family family)
+    /// <summary>The destination id of <paramref name="match"/>, from one map lookup (or the bindings already read).</summary>
+    private uint? BindingOf(BindingMatch match)
     {
-        var count = 0;
-        foreach (var match in bindings.Entries.Keys)
-            if (match.Family == family)
-                count++;
-        return count;
+        if (_bindings is { } bindings)
+            return bindings.Entries.TryGetValue(match, out var known) ? known : null;
+        var value = _state.Maps.Bindings(match.Family).Lookup(BindingKey.Encode(match));
+        return value is null ? null : BitConverter.ToUInt32(value);
     }
+
+    /// <summary>The summary if the state has a trusted one (no write in progress, <see cref="DispatcherMeta.SummaryValid"/>), else null.</summary>
+    private BindingSummary? TrustedSummary()
+    {
+        if (_summary is not null)
+            return _summary;
+        if (_state.Maps.Summary is not { } map || _state.Maps.ReadMeta() is not { SummaryValid: true, WriteInProgress: false })
+            return null;
+        try
+        {
+            map.CheckCompatible(ControlLayout.Summary);
+        }
+        catch (BpfException)
+        {
+            return null;
+        }
+        return _summary = BindingSummary.Open(map);
+    }
+
+    /// <summary>Drops what this instance read of the bindings, after a write failed half-way: the recovery reads them again.</summary>
+    private void ForgetCaches()
+    {
+        _bindings = null;
+        _summary = null;
+    }
+
+    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps);
 
     private void SetPortBit(TrafficClass trafficClass, ushort port, bool set)
     {
@@ -541,7 +587,7 @@ public sealed partial class Dispatcher : IDisposable
     /// <summary>Removes a destination that has neither bindings nor a socket.</summary>
     private void CollectIfUnused(uint id)
     {
-        if (BindingsState().IsUsed(id) || SocketCookieOf(id) is not null)
+        if ((_summary is { } summary ? summary.IsUsed(id) : BindingsState().IsUsed(id)) || SocketCookieOf(id) is not null)
             return;
         DestinationsTable().Remove(id);
     }

@@ -50,12 +50,23 @@ internal static class DispatcherLoader
     {
         if (loadedFingerprint != shape.Fingerprint)
             return false;
+        return TryUpdateTables(program, shape.HashedFamilies, removed, added);
+    }
+
+    /// <summary>
+    /// The in-place part of <see cref="TryUpdateInPlace"/>, for a caller that knows otherwise that the program's code
+    /// stays (the binding summary): updates the probe tables of <paramref name="hashedFamilies"/>, and skips the bindings
+    /// of other families, whose classes are decision trees. False when a key found no free slot.
+    /// </summary>
+    public static bool TryUpdateTables(BpfProgram program, IReadOnlyCollection<Family> hashedFamilies,
+        IEnumerable<BindingMatch> removed, IEnumerable<(BindingMatch Match, uint DestinationId)> added)
+    {
         var tables = new Dictionary<Family, BpfMap>();
         try
         {
             BpfMap? Table(Family family)
             {
-                if (!shape.HashedFamilies.Contains(family))
+                if (!hashedFamilies.Contains(family))
                     return null; // The family's classes are decision trees: the fingerprint covers them.
                 if (!tables.TryGetValue(family, out var table))
                 {

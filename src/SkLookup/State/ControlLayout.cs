@@ -32,6 +32,22 @@ internal static class ControlLayout
         Name = "sk_meta", Type = MapType.Array, KeySize = 4, ValueSize = DispatcherMeta.Size, MaxEntries = 1,
     };
 
+    /// <summary>
+    /// The binding summary (<see cref="ControlPlane.BindingSummary"/>): counts of bindings per destination, per class and
+    /// port, per class and probe, and per class, so that one bind or unbind decides what it changes from a few entries
+    /// instead of reading every binding. Optional: a state built before it existed has none, and a writer then builds it
+    /// (once, from the binding maps) before its first change; <see cref="DispatcherMeta.SummaryValid"/> says whether it
+    /// may be trusted.
+    /// </summary>
+    public static readonly MapSpec Summary = new()
+    {
+        Name = "sk_summary", Type = MapType.Hash, KeySize = 8, ValueSize = 4,
+        MaxEntries = 1 << 19, Flags = MapFlags.NoPrealloc,
+    };
+
+    /// <summary>Maps a state may lack without being damaged (their absence is handled where they are used).</summary>
+    public static IReadOnlyList<MapSpec> OptionalMaps { get; } = [Summary];
+
     /// <summary>The control maps.</summary>
     public static IReadOnlyList<MapSpec> Maps { get; } = [Labels, LabelOptions, Meta];
 

@@ -28,7 +28,7 @@ internal sealed class DispatcherMaps : IDisposable
         var maps = new Dictionary<string, BpfMap>();
         try
         {
-            foreach (var spec in ControlLayout.AllMaps)
+            foreach (var spec in ControlLayout.AllMaps.Concat(ControlLayout.OptionalMaps))
             {
                 var pin = System.IO.Path.Combine(path, spec.Name);
                 if (preferStaged && File.Exists(pin + StatePaths.StagedSuffix))
@@ -72,6 +72,9 @@ internal sealed class DispatcherMaps : IDisposable
 
     /// <summary>The label-wide options.</summary>
     public BpfMap LabelOptions => Get(ControlLayout.LabelOptions);
+
+    /// <summary>The binding summary, or null where the state has none (built by an older version).</summary>
+    public BpfMap? Summary => Find(ControlLayout.Summary);
 
     /// <summary>The meta record's map.</summary>
     public BpfMap Meta => Get(ControlLayout.Meta);

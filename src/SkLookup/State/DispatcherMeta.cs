@@ -24,20 +24,27 @@ namespace SkLookup.State;
 /// after some of them: the kernel cannot swap several socket entries at once, and no one can get the replaced
 /// sockets back, so the next register of the label is the repair. Cleared by the next such register.
 /// </param>
+/// <param name="SummaryValid">
+/// Set when <see cref="ControlLayout.Summary"/> counts exactly the bindings in the binding maps (while no write is in
+/// progress). Every write of this version keeps it so; a version that knows nothing of the summary drops the bit the
+/// first time it writes the record, so its changes, which do not update the summary, make the summary untrusted, and
+/// the next writer of this version rebuilds it from the binding maps.
+/// </param>
 /// <remarks>
-/// Layout (80 bytes): layout version u32, flags u32 (bit 0: write in progress, bit 1: registrations mixed, bits 8 to
+/// Layout (80 bytes): layout version u32, flags u32 (bit 0: write in progress, bit 1: registrations mixed, bit 2: summary valid, bits 8 to
 /// 15: the <see cref="WriteKind"/>; readers that know only bit 0 ignore the rest), generation u64, tag [8], previous tag [8], fingerprint [16],
 /// generator version (UTF-8, zero-filled) [32]. Its size is part of <see cref="DispatcherLayout.Version"/>:
 /// a version that cannot read it must treat the state as foreign.
 /// </remarks>
 internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, string ProgramTag, string PreviousProgramTag, string Fingerprint, string GeneratorVersion, bool WriteInProgress = false,
-    WriteKind Kind = WriteKind.None, bool RegistrationsMixed = false)
+    WriteKind Kind = WriteKind.None, bool RegistrationsMixed = false, bool SummaryValid = false)
 {
     /// <summary>The value size.</summary>
     public const int Size = 80;
 
     private const uint WriteInProgressFlag = 1;
     private const uint RegistrationsMixedFlag = 2;
+    private const uint SummaryValidFlag = 4;
 
     private static readonly byte[] Key = new byte[4];
 
@@ -60,7 +67,8 @@ internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, stri
             Encoding.UTF8.GetString(end < 0 ? generator : generator[..end]),
             (BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) & WriteInProgressFlag) != 0,
             (WriteKind)(byte)(BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) >> 8),
-            (BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) & RegistrationsMixedFlag) != 0);
+            (BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) & RegistrationsMixedFlag) != 0,
+            (BinaryPrimitives.ReadUInt32LittleEndian(value.AsSpan(4)) & SummaryValidFlag) != 0);
     }
 
     /// <summary>Writes the record.</summary>
@@ -69,7 +77,7 @@ internal sealed record DispatcherMeta(uint LayoutVersion, ulong Generation, stri
         var value = new byte[Size];
         BinaryPrimitives.WriteUInt32LittleEndian(value, LayoutVersion);
         BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(4),
-            (WriteInProgress ? WriteInProgressFlag : 0) | (RegistrationsMixed ? RegistrationsMixedFlag : 0) | (uint)(byte)Kind << 8);
+            (WriteInProgress ? WriteInProgressFlag : 0) | (RegistrationsMixed ? RegistrationsMixedFlag : 0) | (SummaryValid ? SummaryValidFlag : 0) | (uint)(byte)Kind << 8);
         BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(8), Generation);
         WriteHex(ProgramTag, value.AsSpan(16, 8));
         WriteHex(PreviousProgramTag, value.AsSpan(24, 8));

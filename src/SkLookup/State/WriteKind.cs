@@ -29,4 +29,7 @@ internal enum WriteKind : byte
 
     /// <summary>Setting label options.</summary>
     Label = 7,
+
+    /// <summary>Building the binding summary from the binding maps (a state an older version wrote).</summary>
+    Summary = 9,
 }

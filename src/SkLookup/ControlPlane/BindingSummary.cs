@@ -1,0 +1,230 @@
+using System.Buffers.Binary;
+using SkLookup.Bpf;
+using SkLookup.DataPlane;
+
+namespace SkLookup.ControlPlane;
+
+/// <summary>
+/// What a single bind or unbind needs to decide what it changes, kept in the pinned <see cref="State.ControlLayout.Summary"/>
+/// map and updated in the same marked write as the binding maps: the number of bindings per destination (is it still
+/// used?), per traffic class and port (is the port's bit still needed?), per traffic class and probe (prefix length,
+/// specific or any port: is the probe still there?) and per traffic class (inline or hashed, how full the family's
+/// probe table is). One change reads and writes a handful of entries, whatever the number of bindings.
+/// </summary>
+/// <remarks>
+/// <para>Keys are 8 bytes, little-endian u64: the <see cref="Kind"/> in the low byte, the class in the next, then the
+/// port (u16) or the prefix length and port kind, and for a destination its id in the high half. Values are u32 counts; a
+/// count of zero is no entry.</para>
+/// <para>Crash safety: the summary is only changed inside a marked write (<see cref="State.StateTransaction.WriteInPlace"/>).
+/// A write that dies leaves the mark, and the recovery rebuilds the binding maps, the summary and the program from the
+/// binding maps, so the summary is trusted only when no write is in progress and the meta record says it is valid.</para>
+/// <para><see cref="KeepsProgram"/> must say "same program" exactly when <see cref="DispatcherShape.Fingerprint"/> would
+/// not change: a hashed class (above <see cref="DispatcherShape.InlineLimit"/> bindings before and after) whose probe
+/// stays present, in a family whose probe table keeps its minimum size. The tests compare the two on random sets.</para>
+/// </remarks>
+internal sealed class BindingSummary
+{
+    private enum Kind : byte
+    {
+        Destination = 1,
+        Port = 2,
+        Probe = 3,
+        Class = 4,
+    }
+
+    private readonly BpfMap _map;
+    private readonly Dictionary<ulong, uint> _cache;
+    private readonly byte[] _key = new byte[8];
+    private readonly byte[] _value = new byte[4];
+
+    private BindingSummary(BpfMap map, Dictionary<ulong, uint>? known)
+    {
+        _map = map;
+        _cache = known ?? [];
+        Complete = known is not null;
+    }
+
+    /// <summary>True when every count is in memory (a summary just built), so a missing one is zero without asking the map.</summary>
+    private bool Complete { get; }
+
+    /// <summary>The summary held in <paramref name="map"/>, read entry by entry as it is asked.</summary>
+    public static BindingSummary Open(BpfMap map) => new(map, null);
+
+    /// <summary>A new summary map for <paramref name="entries"/>, filled with batch updates; the caller owns the map.</summary>
+    public static (BpfMap Map, BindingSummary Summary) Create(IReadOnlyDictionary<BindingMatch, uint> entries)
+    {
+        var map = BpfMap.Create(State.ControlLayout.Summary);
+        try
+        {
+            var counts = Count(entries);
+            Fill(map, counts);
+            return (map, new BindingSummary(map, counts));
+        }
+        catch
+        {
+            map.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Replaces the contents of <paramref name="map"/> with the counts of <paramref name="entries"/> (for a summary rebuilt in place).</summary>
+    public static BindingSummary Rewrite(BpfMap map, IReadOnlyDictionary<BindingMatch, uint> entries)
+    {
+        foreach (var (key, _) in map.LookupAll())
+            map.Delete(key);
+        var counts = Count(entries);
+        Fill(map, counts);
+        return new BindingSummary(map, counts);
+    }
+
+    /// <summary>The counts of <paramref name="entries"/>, by key.</summary>
+    public static Dictionary<ulong, uint> Count(IReadOnlyDictionary<BindingMatch, uint> entries)
+    {
+        var counts = new Dictionary<ulong, uint>();
+        Span<ulong> keys = stackalloc ulong[4];
+        foreach (var (match, id) in entries)
+        {
+            var count = KeysOf(match, id, keys);
+            for (var i = 0; i < count; i++)
+                counts[keys[i]] = counts.GetValueOrDefault(keys[i]) + 1;
+        }
+        return counts;
+    }
+
+    /// <summary>True if some binding sends traffic to <paramref name="id"/>.</summary>
+    public bool IsUsed(uint id) => Get(DestinationKey(id)) > 0;
+
+    /// <summary>The number of bindings that send traffic to <paramref name="id"/>.</summary>
+    public uint BindingsOf(uint id) => Get(DestinationKey(id));
+
+    /// <summary>True if some binding of <paramref name="trafficClass"/> is on <paramref name="port"/> exactly.</summary>
+    public bool IsPortUsed(TrafficClass trafficClass, ushort port) => Get(PortKey(trafficClass, port)) > 0;
+
+    /// <summary>The bindings of <paramref name="trafficClass"/>.</summary>
+    public uint CountOf(TrafficClass trafficClass) => Get(ClassKey(trafficClass));
+
+    /// <summary>The bindings of <paramref name="family"/>.</summary>
+    public long CountOf(Family family)
+    {
+        long count = 0;
+        foreach (var trafficClass in TrafficClasses.All)
+            if (trafficClass.Family() == family)
+                count += CountOf(trafficClass);
+        return count;
+    }
+
+    /// <summary>
+    /// True if adding (<paramref name="delta"/> +1) or removing (-1) a binding of <paramref name="match"/> leaves the
+    /// program's code as it is (the shape's fingerprint unchanged), so that the probe table can take the change in place.
+    /// </summary>
+    public bool KeepsProgram(BindingMatch match, int delta)
+    {
+        var trafficClass = BindingState.ClassOf(match);
+        var before = (long)CountOf(trafficClass);
+        var after = before + delta;
+        // A class of decision trees has its bindings in the code, and a class that crosses the limit changes form.
+        if (before <= DispatcherShape.InlineLimit || after <= DispatcherShape.InlineLimit)
+            return false;
+        var probe = Get(ProbeKey(trafficClass, match.Prefix.PrefixLength, match.Port != 0));
+        if (delta > 0 ? probe == 0 : probe <= 1)
+            return false; // A probe appears or goes.
+        long hashed = 0;
+        foreach (var other in TrafficClasses.All)
+            if (other.Family() == match.Family && CountOf(other) is var count && count > DispatcherShape.InlineLimit)
+                hashed += count;
+        return ProbeTable.MinimumBits((int)hashed) == ProbeTable.MinimumBits((int)(hashed + delta));
+    }
+
+    /// <summary>True if moving <paramref name="match"/> to another destination leaves the program's code as it is (a hashed class: ids are in its table, not its code).</summary>
+    public bool KeepsProgramOnMove(BindingMatch match) => CountOf(BindingState.ClassOf(match)) > DispatcherShape.InlineLimit;
+
+    /// <summary>Counts a binding added (+1) or removed (-1) in the map.</summary>
+    public void Record(BindingMatch match, uint id, int delta)
+    {
+        Span<ulong> keys = stackalloc ulong[4];
+        var count = KeysOf(match, id, keys);
+        for (var i = 0; i < count; i++)
+            Adjust(keys[i], delta);
+    }
+
+    /// <summary>Counts a binding moved from one destination to another (its class, port and probe counts stay).</summary>
+    public void RecordMove(uint fromId, uint toId)
+    {
+        Adjust(DestinationKey(fromId), -1);
+        Adjust(DestinationKey(toId), +1);
+    }
+
+    /// <summary>Every count, by key, read from the map (for tests that compare it with a fresh count).</summary>
+    public static Dictionary<ulong, uint> ReadAll(BpfMap map)
+    {
+        var all = new Dictionary<ulong, uint>();
+        foreach (var (key, value) in map.LookupAll())
+            all[BinaryPrimitives.ReadUInt64LittleEndian(key)] = BinaryPrimitives.ReadUInt32LittleEndian(value);
+        return all;
+    }
+
+    private uint Get(ulong key)
+    {
+        if (_cache.TryGetValue(key, out var count))
+            return count;
+        if (Complete)
+            return 0;
+        BinaryPrimitives.WriteUInt64LittleEndian(_key, key);
+        count = _map.TryLookup(_key, _value) ? BinaryPrimitives.ReadUInt32LittleEndian(_value) : 0;
+        _cache[key] = count;
+        return count;
+    }
+
+    private void Adjust(ulong key, int delta)
+    {
+        var count = (uint)Math.Max(0, Get(key) + delta);
+        BinaryPrimitives.WriteUInt64LittleEndian(_key, key);
+        if (count == 0)
+            _map.Delete(_key);
+        else
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(_value, count);
+            _map.Update(_key, _value);
+        }
+        _cache[key] = count;
+    }
+
+    private static int KeysOf(BindingMatch match, uint id, Span<ulong> keys)
+    {
+        var trafficClass = BindingState.ClassOf(match);
+        keys[0] = DestinationKey(id);
+        keys[1] = ClassKey(trafficClass);
+        keys[2] = ProbeKey(trafficClass, match.Prefix.PrefixLength, match.Port != 0);
+        if (match.Port == 0)
+            return 3;
+        keys[3] = PortKey(trafficClass, match.Port);
+        return 4;
+    }
+
+    private static ulong DestinationKey(uint id) => (byte)Kind.Destination | (ulong)id << 32;
+
+    private static ulong PortKey(TrafficClass trafficClass, ushort port) => (byte)Kind.Port | (ulong)(byte)trafficClass << 8 | (ulong)port << 16;
+
+    private static ulong ProbeKey(TrafficClass trafficClass, int prefixLength, bool specificPort) =>
+        (byte)Kind.Probe | (ulong)(byte)trafficClass << 8 | (ulong)(byte)prefixLength << 16 | (specificPort ? 1ul : 0ul) << 24;
+
+    private static ulong ClassKey(TrafficClass trafficClass) => (byte)Kind.Class | (ulong)(byte)trafficClass << 8;
+
+    private static void Fill(BpfMap map, Dictionary<ulong, uint> counts)
+    {
+        if (counts.Count == 0)
+            return;
+        var keys = new byte[counts.Count * 8];
+        var values = new byte[counts.Count * 4];
+        var i = 0;
+        foreach (var (key, count) in counts)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(keys.AsSpan(i * 8), key);
+            BinaryPrimitives.WriteUInt32LittleEndian(values.AsSpan(i * 4), count);
+            i++;
+        }
+        var written = map.UpdateBatch(keys, values);
+        if (written != counts.Count)
+            throw new BpfException($"batch update of map '{map.Info.Name}' wrote {written} of {counts.Count} entries", 0, BpfErrorReason.Other);
+    }
+}
