@@ -32,12 +32,12 @@ internal sealed class BindingSummary
         Class = 4,
     }
 
-    private readonly BpfMap _map;
+    private readonly BpfMap? _map;
     private readonly Dictionary<ulong, uint> _cache;
     private readonly byte[] _key = new byte[8];
     private readonly byte[] _value = new byte[4];
 
-    private BindingSummary(BpfMap map, Dictionary<ulong, uint>? known)
+    private BindingSummary(BpfMap? map, Dictionary<ulong, uint>? known)
     {
         _map = map;
         _cache = known ?? [];
@@ -49,6 +49,9 @@ internal sealed class BindingSummary
 
     /// <summary>The summary held in <paramref name="map"/>, read entry by entry as it is asked.</summary>
     public static BindingSummary Open(BpfMap map) => new(map, null);
+
+    /// <summary>A summary of <paramref name="counts"/> in memory only, for the decisions (<see cref="KeepsProgram"/>); it cannot record changes.</summary>
+    public static BindingSummary FromCounts(Dictionary<ulong, uint> counts) => new(null, new(counts));
 
     /// <summary>A new summary map for <paramref name="entries"/>, filled with batch updates; the caller owns the map.</summary>
     public static (BpfMap Map, BindingSummary Summary) Create(IReadOnlyDictionary<BindingMatch, uint> entries)
@@ -170,21 +173,22 @@ internal sealed class BindingSummary
         if (Complete)
             return 0;
         BinaryPrimitives.WriteUInt64LittleEndian(_key, key);
-        count = _map.TryLookup(_key, _value) ? BinaryPrimitives.ReadUInt32LittleEndian(_value) : 0;
+        count = _map!.TryLookup(_key, _value) ? BinaryPrimitives.ReadUInt32LittleEndian(_value) : 0;
         _cache[key] = count;
         return count;
     }
 
     private void Adjust(ulong key, int delta)
     {
+        var map = _map ?? throw new InvalidOperationException("a summary in memory only records nothing");
         var count = (uint)Math.Max(0, Get(key) + delta);
         BinaryPrimitives.WriteUInt64LittleEndian(_key, key);
         if (count == 0)
-            _map.Delete(_key);
+            map.Delete(_key);
         else
         {
             BinaryPrimitives.WriteUInt32LittleEndian(_value, count);
-            _map.Update(_key, _value);
+            map.Update(_key, _value);
         }
         _cache[key] = count;
     }
