@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using SkLookup.Bpf;
 using SkLookup.ControlPlane;
 using SkLookup.DataPlane;
@@ -71,10 +72,84 @@ public sealed partial class Dispatcher
         return found;
     }
 
-    private static Dispatcher OpenState(ulong netnsInode, string path, bool write, TimeSpan timeout)
+    private static string NotLoadedText(ulong netnsInode, string path) => $"the dispatcher is not loaded in network namespace {netnsInode} (no state at {path}): run load first";
+
+    private static Dispatcher OpenState(ulong netnsInode, string path, bool write, TimeSpan timeout) =>
+        OpenLocked(netnsInode, path, StateLock.TryAcquire(path, write, timeout) ?? throw NotLoadedOrHidden(netnsInode, path, NotLoadedText(netnsInode, path)), write);
+
+    /// <summary>
+    /// Opens for reading without waiting behind a writer: with the shared lock if no writer holds it, and otherwise as a
+    /// checked snapshot. A writer changes the state in two ways: in place, one binding at a time (a listing taken meanwhile
+    /// has that one change or not), and by a commit, which writes the meta record's generation, stages pins, updates the
+    /// link and renames the pins (<see cref="StateTransaction.Commit"/>). A snapshot is taken when the generation, the
+    /// link's program and the absence of staged pins are the same before and after the maps and labels are opened: then no
+    /// commit overlapped it, and the binding maps it holds are one generation's (a later commit replaces them, never
+    /// changes them). While a commit is under way it tries again, and after <paramref name="timeout"/> it waits for the lock.
+    /// </summary>
+    private static Dispatcher OpenReader(ulong netnsInode, string path, TimeSpan timeout)
     {
-        var notLoaded = $"the dispatcher is not loaded in network namespace {netnsInode} (no state at {path}): run load first";
-        var stateLock = StateLock.TryAcquire(path, write, timeout) ?? throw NotLoadedOrHidden(netnsInode, path, notLoaded);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var stateLock = StateLock.TryAcquireOrSnapshot(path) ?? throw NotLoadedOrHidden(netnsInode, path, NotLoadedText(netnsInode, path));
+            if (stateLock.Held)
+                return OpenLocked(netnsInode, path, stateLock, write: false);
+            Dispatcher? dispatcher = null;
+            try
+            {
+                var before = SnapshotMark.Read(path);
+                if (before is { Staged: false })
+                {
+                    dispatcher = OpenLocked(netnsInode, path, stateLock, write: false);
+                    stateLock = null;
+                    dispatcher.DestinationsTable();
+                    if (SnapshotMark.Read(path) == before)
+                        return dispatcher;
+                }
+            }
+            catch (Exception exception) when (exception is BpfException or SteeringException { Error: SteeringError.DamagedState or SteeringError.Kernel })
+            {
+                // A pin renamed or replaced under the snapshot: try again (a state that stays damaged is reported by the locked open).
+            }
+            dispatcher?.Dispose();
+            stateLock?.Dispose();
+            if (clock.Elapsed >= timeout)
+                return OpenState(netnsInode, path, write: false, TimeSpan.Zero);
+            Thread.Sleep(5);
+        }
+    }
+
+    /// <summary>What a commit changes, read from the pins: the meta record's generation, the link's program, and whether pins are staged.</summary>
+    private readonly record struct SnapshotMark(ulong Generation, uint ProgramId, bool Staged)
+    {
+        public static SnapshotMark? Read(string path)
+        {
+            try
+            {
+                var staged = Directory.EnumerateFiles(path, "*" + StatePaths.StagedSuffix).Any();
+                using var meta = BpfMap.OpenPinned(Path.Combine(path, ControlLayout.Meta.Name));
+                using var link = NetNsLink.OpenPinned(Path.Combine(path, StatePaths.Link));
+                return new SnapshotMark(DispatcherMeta.Read(meta)?.Generation ?? 0, link.ReadInfo().ProgramId, staged);
+            }
+            catch (Exception exception) when (exception is BpfException or IOException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>For a snapshot reader: the line that says a writer is at work now, or null if it has not begun to write.</summary>
+    private string? WriteInProgressNotice()
+    {
+        if (_state.Maps.ReadMeta() is not { WriteInProgress: true } meta)
+            return null;
+        return $"another command is writing now{LockHolders.Describe(StatePath)}: this is the state from before that write" +
+            (meta.Kind is WriteKind.Bind or WriteKind.Unbind or WriteKind.Move ? ", or with its one change" : "");
+    }
+
+    private static Dispatcher OpenLocked(ulong netnsInode, string path, StateLock stateLock, bool write)
+    {
+        var notLoaded = NotLoadedText(netnsInode, path);
         NetNsLink? link = null;
         StateTransaction? state = null;
         try

@@ -104,9 +104,11 @@ public sealed partial class Dispatcher : IDisposable
         CheckBpfFs(bpffsPath);
         var path = StatePaths.ForNamespace(bpffsPath, netns.Inode);
         var timeout = lockTimeout ?? DefaultLockTimeout;
-        var dispatcher = OpenState(netns.Inode, path, write, timeout);
         if (write)
-            return dispatcher;
+            return OpenState(netns.Inode, path, write, timeout);
+        var dispatcher = OpenReader(netns.Inode, path, timeout);
+        if (!dispatcher._lock.Held)
+            return dispatcher.WithNotice(dispatcher.WriteInProgressNotice());
         var interrupted = dispatcher.Interruption();
         if (interrupted is null)
             return dispatcher.WithNotice(dispatcher.MixedRegistrations());
@@ -572,7 +574,7 @@ public sealed partial class Dispatcher : IDisposable
         _summary = null;
     }
 
-    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps);
+    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps, refreshOnMiss: !_lock.Held);
 
     private void SetPortBit(TrafficClass trafficClass, ushort port, bool set)
     {

@@ -18,13 +18,26 @@ internal sealed class DestinationTable
     private readonly bool[] _used = new bool[DispatcherLayout.MaxDestinations];
     private uint _searchFrom;
 
-    public DestinationTable(DispatcherMaps maps)
+    public DestinationTable(DispatcherMaps maps, bool refreshOnMiss = false)
     {
         _labels = maps.Labels;
         _labelOptions = maps.LabelOptions;
         _sockets = maps.Sockets;
         _metrics = maps.Metrics;
         _options = maps.DestinationOptions;
+        _refreshOnMiss = refreshOnMiss;
+        Load();
+    }
+
+    /// <summary>
+    /// True for a reader that reads without the lock while a writer works: a bind makes its destination before its binding,
+    /// so a binding whose id this table does not know yet has a destination made after the table was read, and the table
+    /// reads the labels again.
+    /// </summary>
+    private readonly bool _refreshOnMiss;
+
+    private void Load()
+    {
         foreach (var (key, value) in _labels.LookupAll())
         {
             var (label, family, protocol) = LabelKey.Decode(key);
@@ -50,7 +63,15 @@ internal sealed class DestinationTable
     public bool TryGetId(Destination destination, out uint id) => _ids.TryGetValue(destination, out id);
 
     /// <summary>The destination with id <paramref name="id"/>, if it exists.</summary>
-    public bool TryGet(uint id, out Destination destination) => _byId.TryGetValue(id, out destination);
+    public bool TryGet(uint id, out Destination destination)
+    {
+        if (_byId.TryGetValue(id, out destination))
+            return true;
+        if (!_refreshOnMiss)
+            return false;
+        Load();
+        return _byId.TryGetValue(id, out destination);
+    }
 
     /// <summary>The options a label's new destinations start with.</summary>
     public DestinationFlags LabelFlags(string label) => _labelFlags.GetValueOrDefault(label);

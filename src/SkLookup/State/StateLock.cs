@@ -12,11 +12,42 @@ internal sealed class StateLock : IDisposable
 {
     private readonly FileDescriptor _directory;
 
-    private StateLock(FileDescriptor directory, string path, bool exclusive)
+    private StateLock(FileDescriptor directory, string path, bool exclusive, bool held = true)
     {
         _directory = directory;
         Path = path;
         Exclusive = exclusive;
+        Held = held;
+    }
+
+    /// <summary>False for a reader that found a writer holding the lock and reads a snapshot without it (<see cref="TryAcquireOrSnapshot"/>).</summary>
+    public bool Held { get; }
+
+    /// <summary>
+    /// A reader's lock: shared if no writer holds the lock now, and otherwise no lock at all, without waiting: the reader then
+    /// reads a snapshot that it checks itself (<see cref="Dispatcher"/>'s snapshot open), so that it never waits behind a long
+    /// writer. Returns null if the directory does not exist.
+    /// </summary>
+    public static StateLock? TryAcquireOrSnapshot(string path)
+    {
+        FileDescriptor directory;
+        try
+        {
+            directory = FileDescriptor.OpenReadOnly(path, directory: true);
+        }
+        catch (BpfException exception) when (exception.Reason == BpfErrorReason.NotFound)
+        {
+            return null;
+        }
+        try
+        {
+            return new StateLock(directory, path, exclusive: false, held: directory.TryLock(exclusive: false));
+        }
+        catch
+        {
+            directory.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The locked directory.</summary>

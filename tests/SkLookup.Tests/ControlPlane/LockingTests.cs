@@ -49,8 +49,15 @@ public sealed class LockingTests
         Assert.Equal(SteeringError.LockTimeout, writer.Error);
         Assert.Contains("another sklookup command holds the lock", writer.Message);
         Assert.Contains(scenario.StatePath, writer.Message);
-        var reader = Assert.Throws<SteeringException>(() => scenario.Open(timeout: timeout));
-        Assert.Equal(SteeringError.LockTimeout, reader.Error);
+        // The holder is named by pid (this process holds it).
+        Assert.Contains($"pid {Environment.ProcessId}", writer.Message);
+        // A reader does not wait behind the writer: it reads a checked snapshot without the lock.
+        using (var reader = scenario.Open(timeout: TimeSpan.Zero))
+        {
+            Assert.False(reader.IsWritable);
+            Assert.Empty(reader.Bindings());
+            Assert.Null(reader.InterruptedWrite);
+        }
         // Load and unload wait for the holder too.
         Assert.Equal(SteeringError.LockTimeout, Assert.Throws<SteeringException>(() => Dispatcher.Load(scenario.NetNs.Namespace, scenario.BpfFs.Path, timeout)).Error);
         Assert.Equal(SteeringError.LockTimeout, Assert.Throws<SteeringException>(() => Dispatcher.Unload(scenario.NetNs.Namespace, scenario.BpfFs.Path, timeout)).Error);
@@ -68,6 +75,51 @@ public sealed class LockingTests
         second.Dispose();
         using var writer = scenario.Open(write: true, timeout: TimeSpan.Zero);
         Assert.True(writer.IsWritable);
+    }
+
+    /// <summary>
+    /// Readers list while a writer replaces the whole set again and again, without the lock and without waiting: every
+    /// listing is one whole set, never a mix, and the labels of its bindings are known.
+    /// </summary>
+    [Fact]
+    public void ReadersSeeWholeSetsWithoutWaitingBehindAWriter()
+    {
+        using var scenario = new Scenario();
+        List<Binding> Set(string label, int count, int third) => Enumerable.Range(0, count)
+            .Select(i => Scenario.B(label, i % 2 == 0 ? "tcp" : "udp", $"10.{third}.{i / 250}.{i % 250 + 1}", "80"))
+            .Concat([Scenario.B(label, "tcp", $"2001:db8:{third}::/64", "any")]).ToList();
+        var first = Set("first", 3000, 1);
+        var second = Set("second", 2000, 2);
+        scenario.D.ReplaceBindings(first, dryRun: false);
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var done = false;
+        var writer = new Thread(() =>
+        {
+            try
+            {
+                for (var round = 0; round < 6; round++)
+                    scenario.D.ReplaceBindings(round % 2 == 0 ? second : first, dryRun: false);
+            }
+            catch (Exception exception)
+            {
+                failures.Enqueue($"writer: {exception.Message}");
+            }
+            Volatile.Write(ref done, true);
+        });
+        var snapshots = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        writer.Start();
+        while (!Volatile.Read(ref done))
+        {
+            using var reader = scenario.Open(timeout: TestTiming.Scale(TimeSpan.FromSeconds(5)));
+            var listed = reader.Bindings();
+            if (!(listed.SequenceEqual(BindingTable.Sort(first)) || listed.SequenceEqual(BindingTable.Sort(second))))
+                failures.Enqueue($"a reader listed {listed.Count} bindings, labels {string.Join(",", listed.Select(b => b.Label).Distinct())}: neither whole set");
+            snapshots++;
+        }
+        writer.Join();
+        Assert.Empty(failures);
+        Assert.True(snapshots > 0);
     }
 
     [Fact]
