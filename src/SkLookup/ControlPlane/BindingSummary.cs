@@ -157,6 +157,23 @@ internal sealed class BindingSummary
         Adjust(DestinationKey(toId), +1);
     }
 
+    /// <summary>The number of bindings of every destination that has some, read from the map in batches.</summary>
+    public Dictionary<uint, int> DestinationCounts()
+    {
+        var counts = new Dictionary<uint, int>();
+        if (_map is null)
+        {
+            foreach (var (key, count) in _cache)
+                if ((byte)key == (byte)Kind.Destination && count > 0)
+                    counts[(uint)(key >> 32)] = (int)count;
+            return counts;
+        }
+        foreach (var (key, value) in ReadAll(_map))
+            if ((byte)key == (byte)Kind.Destination && value > 0)
+                counts[(uint)(key >> 32)] = (int)value;
+        return counts;
+    }
+
     /// <summary>Every count, by key, read from the map (for tests that compare it with a fresh count).</summary>
     public static Dictionary<ulong, uint> ReadAll(BpfMap map)
     {

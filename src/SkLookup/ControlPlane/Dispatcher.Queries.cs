@@ -15,18 +15,8 @@ public sealed partial class Dispatcher
     public IReadOnlyList<BindingCount> CountBindings() => Translate(() =>
     {
         CheckReadable();
-        var perId = new Dictionary<uint, int>();
-        foreach (var family in new[] { Family.IPv4, Family.IPv6 })
-        {
-            ScanBindings(family, (keys, values, count, keySize) =>
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    var id = BinaryPrimitives.ReadUInt32LittleEndian(values[(i * 4)..]);
-                    perId[id] = perId.GetValueOrDefault(id) + 1;
-                }
-            });
-        }
+        // The summary counts them already, where the state has a trusted one; otherwise one pass over the binding maps.
+        var perId = TrustedSummary()?.DestinationCounts() ?? CountByScan();
         var destinations = DestinationsTable();
         var result = new List<BindingCount>(perId.Count);
         foreach (var (id, count) in perId)
@@ -39,6 +29,23 @@ public sealed partial class Dispatcher
         result.Sort((a, b) => ByDestination(a.Label, a.Family, a.Protocol, b.Label, b.Family, b.Protocol));
         return (IReadOnlyList<BindingCount>)result;
     });
+
+    private Dictionary<uint, int> CountByScan()
+    {
+        var perId = new Dictionary<uint, int>();
+        foreach (var family in new[] { Family.IPv4, Family.IPv6 })
+        {
+            ScanBindings(family, (keys, values, count, keySize) =>
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    var id = BinaryPrimitives.ReadUInt32LittleEndian(values[(i * 4)..]);
+                    perId[id] = perId.GetValueOrDefault(id) + 1;
+                }
+            });
+        }
+        return perId;
+    }
 
     /// <summary>
     /// The first <paramref name="limit"/> bindings that <paramref name="filter"/> takes, in precedence order (the
