@@ -15,7 +15,9 @@ namespace SkLookup.State;
 /// <item>The state appears whole or not at all: <see cref="Build"/> makes it in a temporary directory
 /// (<see cref="StatePaths.TempPrefix"/>) and renames it into place; the next load or unload removes leftovers.</item>
 /// <item>The binding maps are the record of every binding. Everything else the program depends on (the
-/// ports map, its probe tables and prefilters, the program itself) can be rebuilt from them.</item>
+/// ports map, its probe tables and prefilters, the program itself) can be rebuilt from them, and so can the binding
+/// summary (<see cref="ControlLayout.Summary"/>), which is trusted only while <see cref="DispatcherMeta.SummaryValid"/>
+/// is set and no write is marked.</item>
 /// <item>The program changes by one link update that names the program it replaces, so a lookup runs the
 /// old program with the old maps or the new program with the new maps, never a mix.</item>
 /// <item>Stage, then commit (<see cref="Commit"/>): new maps and the new program are pinned beside their
