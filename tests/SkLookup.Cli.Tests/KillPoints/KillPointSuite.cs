@@ -54,6 +54,15 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
 
     private static readonly string BoundExtra = "fresh tcp 203.0.113.0/24 80";
 
+    /// <summary>
+    /// Bindings that make tcp4 a hashed class (above the inline limit of 512), so that a bind or unbind there takes the
+    /// probe table in place, deciding from the binding summary, instead of swapping the program.
+    /// </summary>
+    private static readonly string[] Filler = [.. Enumerable.Range(0, 600).Select(i => $"fill tcp 10.9.{i / 250}.{i % 250 + 1}/32 80")];
+
+    /// <summary>A tcp4 host binding on a probe the filler has already: a bind of it changes no code.</summary>
+    private static readonly string HashedExtra = "fresh tcp 10.9.200.1/32 80";
+
     private readonly Sandbox _sandbox = new();
     private readonly string _directory = Directory.CreateTempSubdirectory("sklookup-kill-").FullName;
     private readonly List<Socket> _sockets = [];
@@ -129,6 +138,12 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
                 return new Case("bind a binding of a new label (a new destination) to 4 bindings", Standard, ["bind", .. BoundExtra.Split(' ')], [OldSet, [.. OldSet, BoundExtra]], [.. OldSet, BoundExtra]);
             case "unbind":
                 return new Case("unbind one of 4 bindings", Standard, ["unbind", .. OldSet[1].Split(' ')], [OldSet, [.. OldSet.Where(b => b != OldSet[1])]], [.. OldSet.Where(b => b != OldSet[1])], MayRepeatNotFound: true);
+            case "bind-hashed":
+                return new Case("bind into a hashed class of 600 bindings (in place, from the binding summary)", Hashed, ["bind", .. HashedExtra.Split(' ')],
+                    [[.. OldSet, .. Filler], [.. OldSet, .. Filler, HashedExtra]], [.. OldSet, .. Filler, HashedExtra]);
+            case "unbind-hashed":
+                return new Case("unbind one of a hashed class of 600 bindings (in place, from the binding summary)", Hashed, ["unbind", .. Filler[7].Split(' ')],
+                    [[.. OldSet, .. Filler], [.. OldSet, .. Filler.Where(b => b != Filler[7])]], [.. OldSet, .. Filler.Where(b => b != Filler[7])], MayRepeatNotFound: true);
             case "register":
                 return new Case("register-pid --dual-stack over a label's separate IPv4 and IPv6 sockets", Standard,
                     ["register-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "web", "tcp", "::", "7090", "--dual-stack"], [OldSet], OldSet);
@@ -171,11 +186,16 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
     }
 
     /// <summary>Loaded, with the old set applied and a TCP and a UDP socket of each family registered for web and api.</summary>
-    private void Standard()
+    private void Standard() => Standard(OldSet);
+
+    /// <summary>As <see cref="Standard()"/>, with the filler that makes tcp4 a hashed class.</summary>
+    private void Hashed() => Standard([.. OldSet, .. Filler]);
+
+    private void Standard(string[] set)
     {
         _sandbox.Run("unload").AssertOk();
         _sandbox.Run("load").AssertOk();
-        _sandbox.Run("apply", WriteSet("old.json", OldSet)).AssertOk();
+        _sandbox.Run("apply", WriteSet(set.Length == OldSet.Length ? "old.json" : "old-hashed.json", set)).AssertOk();
         if (_registered.Count == 0)
         {
             var port = 7001;
@@ -316,7 +336,7 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
 
     private static void CheckPrograms(StatusView status, List<BpfProgram> programs, string what, List<string> failures)
     {
-        foreach (var text in OldSet.Concat(NewSet).Append(BoundExtra).Distinct())
+        foreach (var text in OldSet.Concat(NewSet).Append(BoundExtra).Append(HashedExtra).Append(Filler[7]).Append(Filler[0]).Distinct())
         {
             var probe = ParseBinding(text);
             var address = First(probe.Prefix);

@@ -6,7 +6,7 @@ namespace SkLookup.Cli.Tests.KillPoints;
 [Trait("Category", "KillPoints")]
 public sealed class KillPointTests(ITestOutputHelper log) : KillPointSuite(log)
 {
-    public static TheoryData<string> Commands => new() { "load", "unload", "bind", "unbind", "register" };
+    public static TheoryData<string> Commands => new() { "load", "unload", "bind", "unbind", "register", "bind-hashed", "unbind-hashed" };
 
     [Theory]
     [MemberData(nameof(Commands))]

@@ -7,7 +7,7 @@ namespace SkLookup.Tests.ControlPlane;
 public sealed class LifecycleTests
 {
     private static readonly string[] ExpectedPins =
-        ["link", "program", "sk_bind4", "sk_bind6", "sk_dest_opts", "sk_label_opts", "sk_labels", "sk_meta", "sk_metrics", "sk_ports", "sk_sockets"];
+        ["link", "program", "sk_bind4", "sk_bind6", "sk_dest_opts", "sk_label_opts", "sk_labels", "sk_meta", "sk_metrics", "sk_ports", "sk_sockets", "sk_summary"];
 
     [Fact]
     public void LoadPinsTheStateAndAttachesOneProgram()
