@@ -14,7 +14,8 @@ namespace SkLookup.ControlPlane;
 /// <remarks>
 /// <para>Keys are 8 bytes, little-endian u64: the <see cref="Kind"/> in the low byte, the class in the next, then the
 /// port (u16) or the prefix length and port kind, and for a destination its id in the high half. Values are u32 counts; a
-/// count of zero is no entry.</para>
+/// count of zero is no entry. Besides the counts, a bitmap of the destination ids in use (<see cref="Kind.UsedIds"/>, 32 ids
+/// per entry) lets a new destination take the lowest free id without reading every label.</para>
 /// <para>Crash safety: the summary is only changed inside a marked write (<see cref="State.StateTransaction.WriteInPlace"/>).
 /// A write that dies leaves the mark, and the recovery rebuilds the binding maps, the summary and the program from the
 /// binding maps, so the summary is trusted only when no write is in progress and the meta record says it is valid.</para>
@@ -30,7 +31,11 @@ internal sealed class BindingSummary
         Port = 2,
         Probe = 3,
         Class = 4,
+        UsedIds = 5,
     }
+
+    /// <summary>Destination ids per word of the used-id bitmap (<see cref="Kind.UsedIds"/>).</summary>
+    private const int IdsPerWord = 32;
 
     private readonly BpfMap? _map;
     private readonly Dictionary<ulong, uint> _cache;
@@ -53,13 +58,17 @@ internal sealed class BindingSummary
     /// <summary>A summary of <paramref name="counts"/> in memory only, for the decisions (<see cref="KeepsProgram"/>); it cannot record changes.</summary>
     public static BindingSummary FromCounts(Dictionary<ulong, uint> counts) => new(null, new(counts));
 
-    /// <summary>A new summary map for <paramref name="entries"/>, filled with batch updates; the caller owns the map.</summary>
-    public static (BpfMap Map, BindingSummary Summary) Create(IReadOnlyDictionary<BindingMatch, uint> entries)
+    /// <summary>
+    /// A new summary map for <paramref name="entries"/> and the destination ids in use (<paramref name="usedIds"/>), filled
+    /// with batch updates; the caller owns the map.
+    /// </summary>
+    public static (BpfMap Map, BindingSummary Summary) Create(IReadOnlyDictionary<BindingMatch, uint> entries, IEnumerable<uint> usedIds)
     {
         var map = BpfMap.Create(State.ControlLayout.Summary);
         try
         {
             var counts = Count(entries);
+            AddUsedIds(counts, usedIds);
             Fill(map, counts);
             return (map, new BindingSummary(map, counts));
         }
@@ -71,11 +80,12 @@ internal sealed class BindingSummary
     }
 
     /// <summary>Replaces the contents of <paramref name="map"/> with the counts of <paramref name="entries"/> (for a summary rebuilt in place).</summary>
-    public static BindingSummary Rewrite(BpfMap map, IReadOnlyDictionary<BindingMatch, uint> entries)
+    public static BindingSummary Rewrite(BpfMap map, IReadOnlyDictionary<BindingMatch, uint> entries, IEnumerable<uint> usedIds)
     {
         foreach (var (key, _) in map.LookupAll())
             map.Delete(key);
         var counts = Count(entries);
+        AddUsedIds(counts, usedIds);
         Fill(map, counts);
         return new BindingSummary(map, counts);
     }
@@ -92,6 +102,39 @@ internal sealed class BindingSummary
                 counts[keys[i]] = counts.GetValueOrDefault(keys[i]) + 1;
         }
         return counts;
+    }
+
+    /// <summary>The used-id bitmap words of <paramref name="usedIds"/>, added to <paramref name="counts"/>.</summary>
+    public static void AddUsedIds(Dictionary<ulong, uint> counts, IEnumerable<uint> usedIds)
+    {
+        foreach (var id in usedIds)
+        {
+            var key = UsedIdsKey(id / IdsPerWord);
+            counts[key] = counts.GetValueOrDefault(key) | 1u << (int)(id % IdsPerWord);
+        }
+    }
+
+    /// <summary>The lowest destination id not in use, from the used-id bitmap (one lookup per 32 ids in use below it), or null if all are.</summary>
+    public uint? FirstFreeId()
+    {
+        for (uint word = 0; word < DispatcherLayout.MaxDestinations / IdsPerWord; word++)
+        {
+            var bits = Get(UsedIdsKey(word));
+            if (bits != uint.MaxValue)
+                return word * IdsPerWord + (uint)System.Numerics.BitOperations.TrailingZeroCount(~bits);
+        }
+        return null;
+    }
+
+    /// <summary>Records that destination <paramref name="id"/> is made (<paramref name="used"/>) or removed.</summary>
+    public void MarkId(uint id, bool used)
+    {
+        var key = UsedIdsKey(id / IdsPerWord);
+        var bit = 1u << (int)(id % IdsPerWord);
+        var bits = Get(key);
+        var updated = used ? bits | bit : bits & ~bit;
+        if (updated != bits)
+            Set(key, updated);
     }
 
     /// <summary>True if some binding sends traffic to <paramref name="id"/>.</summary>
@@ -118,24 +161,34 @@ internal sealed class BindingSummary
 
     /// <summary>
     /// True if adding (<paramref name="delta"/> +1) or removing (-1) a binding of <paramref name="match"/> leaves the
-    /// program's code as it is (the shape's fingerprint unchanged), so that the probe table can take the change in place.
+    /// program's code as it is, so that the probe table can take the change in place: the class is hashed before and
+    /// after, and its probe stays. <paramref name="familyKeys"/> is the number of keys the family's probe table holds
+    /// after the change, for the caller's check that the table has room (<see cref="State.StateTransaction.TryUpdateTables"/>).
     /// </summary>
-    public bool KeepsProgram(BindingMatch match, int delta)
+    /// <remarks>
+    /// A fresh build sizes the table to at most half full (<see cref="ProbeTable.MinimumBits"/>, part of the fingerprint);
+    /// a change in place does not swap the program when the count crosses that size, but only when the table passes
+    /// three quarters full (or a key finds no free slot): otherwise one bind at exactly 2^19 keys of a family would
+    /// rebuild a table of half a million keys. The meta record's fingerprint then names the size the table was built
+    /// with, and the next program swap sizes it afresh.
+    /// </remarks>
+    public bool KeepsProgram(BindingMatch match, int delta, out long familyKeys)
     {
         var trafficClass = BindingState.ClassOf(match);
         var before = (long)CountOf(trafficClass);
         var after = before + delta;
+        familyKeys = 0;
         // A class of decision trees has its bindings in the code, and a class that crosses the limit changes form.
         if (before <= DispatcherShape.InlineLimit || after <= DispatcherShape.InlineLimit)
             return false;
         var probe = Get(ProbeKey(trafficClass, match.Prefix.PrefixLength, match.Port != 0));
         if (delta > 0 ? probe == 0 : probe <= 1)
             return false; // A probe appears or goes.
-        long hashed = 0;
         foreach (var other in TrafficClasses.All)
             if (other.Family() == match.Family && CountOf(other) is var count && count > DispatcherShape.InlineLimit)
-                hashed += count;
-        return ProbeTable.MinimumBits((int)hashed) == ProbeTable.MinimumBits((int)(hashed + delta));
+                familyKeys += count;
+        familyKeys += delta;
+        return true;
     }
 
     /// <summary>True if moving <paramref name="match"/> to another destination leaves the program's code as it is (a hashed class: ids are in its table, not its code).</summary>
@@ -195,10 +248,11 @@ internal sealed class BindingSummary
         return count;
     }
 
-    private void Adjust(ulong key, int delta)
+    private void Adjust(ulong key, int delta) => Set(key, (uint)Math.Max(0, Get(key) + delta));
+
+    private void Set(ulong key, uint count)
     {
         var map = _map ?? throw new InvalidOperationException("a summary in memory only records nothing");
-        var count = (uint)Math.Max(0, Get(key) + delta);
         BinaryPrimitives.WriteUInt64LittleEndian(_key, key);
         if (count == 0)
             map.Delete(_key);
@@ -230,6 +284,11 @@ internal sealed class BindingSummary
         (byte)Kind.Probe | (ulong)(byte)trafficClass << 8 | (ulong)(byte)prefixLength << 16 | (specificPort ? 1ul : 0ul) << 24;
 
     private static ulong ClassKey(TrafficClass trafficClass) => (byte)Kind.Class | (ulong)(byte)trafficClass << 8;
+
+    private static ulong UsedIdsKey(uint word) => (byte)Kind.UsedIds | (ulong)word << 32;
+
+    /// <summary>True for the keys of the used-id bitmap (tests compare them with the labels apart from the counts).</summary>
+    public static bool IsUsedIdsKey(ulong key) => (byte)key == (byte)Kind.UsedIds;
 
     private static void Fill(BpfMap map, Dictionary<ulong, uint> counts)
     {

@@ -29,6 +29,8 @@ public sealed partial class Dispatcher
             AddBinding(binding);
             return null;
         }
+        if (destinations.TryGetId(new Destination(binding.Label, binding.Family, binding.Protocol), out var own) && own == oldId)
+            return null;
         var previous = ToBinding(match, oldId, destinations);
         if (previous.Label == binding.Label)
             return null;
@@ -52,7 +54,7 @@ public sealed partial class Dispatcher
                 // Only "added": a probe table slot that holds the key gets the new destination written over the
                 // old one, where removing it first would leave a moment with no slot for it. A hashed class keeps
                 // its code (destination ids live in its table); a class of decision trees has them in its code.
-                if (!summary.KeepsProgramOnMove(match) || !_state.TryUpdateTables(binding.Family, [], [(match, newId)]))
+                if (!summary.KeepsProgramOnMove(match) || !_state.TryUpdateTables(binding.Family, 0, [], [(match, newId)]))
                 {
                     var shape = BindingsState().Shape();
                     if (!_state.TryUpdateInPlace(shape, [], [(match, newId)]))

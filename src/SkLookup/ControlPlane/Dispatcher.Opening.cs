@@ -102,7 +102,7 @@ public sealed partial class Dispatcher
                 {
                     dispatcher = OpenLocked(netnsInode, path, stateLock, write: false);
                     stateLock = null;
-                    dispatcher.DestinationsTable();
+                    dispatcher.DestinationsTable().LoadAll();
                     if (SnapshotMark.Read(path) == before)
                         return dispatcher;
                 }
@@ -288,16 +288,17 @@ public sealed partial class Dispatcher
             return trusted;
         CheckWritable();
         var entries = BindingsState().Entries;
+        var usedIds = DestinationsTable().All.Select(pair => pair.Value).ToList();
         BindingSummary? built = null;
         _state.WriteInPlace(WriteKind.Summary, () =>
         {
             _state.SetSummaryValid(false);
             if (_state.Maps.Summary is { } existing && IsCompatible(existing, ControlLayout.Summary))
-                built = BindingSummary.Rewrite(existing, entries);
+                built = BindingSummary.Rewrite(existing, entries, usedIds);
             else
             {
                 StateDirectory.DeleteIfPresent(Path.Combine(StatePath, ControlLayout.Summary.Name));
-                var (map, summary) = BindingSummary.Create(entries);
+                var (map, summary) = BindingSummary.Create(entries, usedIds);
                 try
                 {
                     _state.PinSummary(map);
@@ -311,7 +312,7 @@ public sealed partial class Dispatcher
             }
             _state.SetSummaryValid(true);
         });
-        return _summary = built!;
+        return CurrentSummary = built!;
     }
 
     /// <summary>Rebuilds the binding maps, the ports map and the program from the binding maps, and swaps them in.</summary>

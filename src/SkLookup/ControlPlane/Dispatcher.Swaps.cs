@@ -57,14 +57,14 @@ public sealed partial class Dispatcher
             var ports = Created(newMaps, DispatcherLayout.Ports);
             BindingMapWriter.Fill(bindings4, bindings6, ports, ids, count4);
             // The summary of the new set goes in with its binding maps (the meta record then says it is valid).
-            var (summaryMap, summary) = BindingSummary.Create(ids);
+            var (summaryMap, summary) = BindingSummary.Create(ids, destinations.All.Select(pair => pair.Value));
             newMaps[ControlLayout.Summary.Name] = summaryMap;
             var state = BindingState.FromEntries(ids);
             var shape = state.Shape();
             program = DispatcherLoader.Load(shape, _state.Maps.With(newMaps));
             _state.Commit(newMaps, program, shape.Fingerprint);
             _bindings = state;
-            _summary = summary;
+            CurrentSummary = summary;
         }
         catch
         {
@@ -161,14 +161,15 @@ public sealed partial class Dispatcher
             var programMaps = _state.Maps.With(newMaps);
             var state = BindingState.Read(programMaps[DispatcherLayout.Bindings4.Name], programMaps[DispatcherLayout.Bindings6.Name]);
             // The binding summary is derived, never copied: counted afresh from the copied bindings.
-            var (summaryMap, summary) = BindingSummary.Create(state.Entries);
+            var labels = newMaps.TryGetValue(ControlLayout.Labels.Name, out var copiedLabels) ? copiedLabels : _state.Maps.Labels;
+            var (summaryMap, summary) = BindingSummary.Create(state.Entries, labels.LookupAll().Select(pair => BitConverter.ToUInt32(pair.Value)).Where(id => id < DispatcherLayout.MaxDestinations));
             newMaps[ControlLayout.Summary.Name] = summaryMap;
             var shape = state.Shape();
             program = DispatcherLoader.Load(shape, programMaps);
             // The new meta record goes in with the new maps, so a crash leaves the old record with the old maps or the new with the new.
             _state.Commit(newMaps, program, shape.Fingerprint);
             _bindings = state;
-            _summary = summary;
+            CurrentSummary = summary;
             _destinations = null;
         }
         catch

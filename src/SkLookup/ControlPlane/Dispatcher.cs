@@ -239,6 +239,9 @@ public sealed partial class Dispatcher : IDisposable
         var match = binding.Match;
         if (BindingOf(match) is { } existingId)
         {
+            // The label's own destination is one lookup; naming another owner reads the labels (an error, not the common case).
+            if (destinations.TryGetId(new Destination(binding.Label, binding.Family, binding.Protocol), out var own) && own == existingId)
+                return;
             var owner = destinations.TryGet(existingId, out var existing) ? existing.Label : $"#{existingId}";
             if (owner == binding.Label)
                 return;
@@ -259,13 +262,13 @@ public sealed partial class Dispatcher : IDisposable
             try
             {
                 // Decided before the counts change: the summary says whether the program's code stays.
-                var keepsProgram = summary.KeepsProgram(match, +1);
+                var keepsProgram = summary.KeepsProgram(match, +1, out var familyKeys);
                 map.Update(key, BitConverter.GetBytes(id));
                 if (binding.Port != 0 && !summary.IsPortUsed(trafficClass, binding.Port))
                     SetPortBit(trafficClass, binding.Port, true);
                 summary.Record(match, id, +1);
                 _bindings?.Add(match, id);
-                if (!keepsProgram || !_state.TryUpdateTables(binding.Family, [], [(match, id)]))
+                if (!keepsProgram || !_state.TryUpdateTables(binding.Family, familyKeys, [], [(match, id)]))
                 {
                     // The code changes (or the table is full): the program is built from every binding.
                     var shape = BindingsState().Shape();
@@ -296,7 +299,7 @@ public sealed partial class Dispatcher : IDisposable
         CheckWritable();
         var destinations = DestinationsTable();
         var match = binding.Match;
-        if (BindingOf(match) is not { } id || !destinations.TryGet(id, out var owner) || owner.Label != binding.Label)
+        if (BindingOf(match) is not { } id || !destinations.TryGetId(new Destination(binding.Label, binding.Family, binding.Protocol), out var own) || own != id)
             return false;
         var summary = Summary();
         var trafficClass = BindingState.ClassOf(match);
@@ -305,7 +308,7 @@ public sealed partial class Dispatcher : IDisposable
         {
             try
             {
-                if (!summary.KeepsProgram(match, -1) || !_state.TryUpdateTables(binding.Family, [match], []))
+                if (!summary.KeepsProgram(match, -1, out var familyKeys) || !_state.TryUpdateTables(binding.Family, familyKeys, [match], []))
                 {
                     var shape = BindingsState().ShapeWith(match, null);
                     if (!_state.TryUpdateInPlace(shape, [match], []))
@@ -564,17 +567,29 @@ public sealed partial class Dispatcher : IDisposable
         {
             return null;
         }
-        return _summary = BindingSummary.Open(map);
+        return CurrentSummary = BindingSummary.Open(map);
     }
 
     /// <summary>Drops what this instance read of the bindings, after a write failed half-way: the recovery reads them again.</summary>
     private void ForgetCaches()
     {
         _bindings = null;
-        _summary = null;
+        CurrentSummary = null;
     }
 
-    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps, refreshOnMiss: !_lock.Held);
+    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps, refreshOnMiss: !_lock.Held) { IdAllocator = _summary };
+
+    /// <summary>The binding summary this instance trusts; the destinations take new ids from it.</summary>
+    private BindingSummary? CurrentSummary
+    {
+        get => _summary;
+        set
+        {
+            _summary = value;
+            if (_destinations is not null)
+                _destinations.IdAllocator = value;
+        }
+    }
 
     private void SetPortBit(TrafficClass trafficClass, ushort port, bool set)
     {

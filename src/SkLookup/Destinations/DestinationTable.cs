@@ -9,6 +9,11 @@ namespace SkLookup.Destinations;
 /// state is locked. Ids are the keys of the sockets, metrics and options maps, so an id is
 /// reset in all of them before it is handed out, and it is published in the labels map last.
 /// </summary>
+/// <remarks>
+/// The table reads the labels map only when it must (every destination listed, or a destination found by id): a
+/// destination found by label is one lookup, and a new one takes the lowest free id from the binding summary's map of
+/// used ids (<see cref="IdAllocator"/>) where the state has one, so that one bind reads a few entries, not every label.
+/// </remarks>
 internal sealed class DestinationTable
 {
     private readonly BpfMap _labels, _labelOptions, _sockets, _metrics, _options;
@@ -17,6 +22,7 @@ internal sealed class DestinationTable
     private readonly Dictionary<string, DestinationFlags> _labelFlags = new(StringComparer.Ordinal);
     private readonly bool[] _used = new bool[DispatcherLayout.MaxDestinations];
     private uint _searchFrom;
+    private bool _loaded;
 
     public DestinationTable(DispatcherMaps maps, bool refreshOnMiss = false)
     {
@@ -26,7 +32,6 @@ internal sealed class DestinationTable
         _metrics = maps.Metrics;
         _options = maps.DestinationOptions;
         _refreshOnMiss = refreshOnMiss;
-        Load();
     }
 
     /// <summary>
@@ -36,8 +41,19 @@ internal sealed class DestinationTable
     /// </summary>
     private readonly bool _refreshOnMiss;
 
+    /// <summary>The used ids kept in the binding summary, or null: then a new destination's id comes from reading every label.</summary>
+    public ControlPlane.BindingSummary? IdAllocator { get; set; }
+
+    /// <summary>Reads every destination now (a reader's snapshot reads them within its checked window).</summary>
+    public void LoadAll()
+    {
+        if (!_loaded)
+            Load();
+    }
+
     private void Load()
     {
+        _loaded = true;
         foreach (var (key, value) in _labels.LookupAll())
         {
             var (label, family, protocol) = LabelKey.Decode(key);
@@ -54,35 +70,75 @@ internal sealed class DestinationTable
     }
 
     /// <summary>How many destinations exist.</summary>
-    public int Count => _ids.Count;
+    public int Count
+    {
+        get
+        {
+            LoadAll();
+            return _ids.Count;
+        }
+    }
 
     /// <summary>Every destination with its id.</summary>
-    public IEnumerable<KeyValuePair<Destination, uint>> All => _ids;
+    public IEnumerable<KeyValuePair<Destination, uint>> All
+    {
+        get
+        {
+            LoadAll();
+            return _ids;
+        }
+    }
 
-    /// <summary>The id of <paramref name="destination"/>, if it exists.</summary>
-    public bool TryGetId(Destination destination, out uint id) => _ids.TryGetValue(destination, out id);
+    /// <summary>The id of <paramref name="destination"/>, if it exists: one lookup in the labels map.</summary>
+    public bool TryGetId(Destination destination, out uint id)
+    {
+        if (_ids.TryGetValue(destination, out id) || _loaded)
+            return _ids.ContainsKey(destination);
+        var value = _labels.Lookup(LabelKey.Encode(destination.Label, (byte)destination.Family, (byte)destination.Protocol));
+        if (value is null || (id = BitConverter.ToUInt32(value)) >= _used.Length)
+            return false;
+        _ids[destination] = id;
+        _byId[id] = destination;
+        return true;
+    }
 
-    /// <summary>The destination with id <paramref name="id"/>, if it exists.</summary>
+    /// <summary>The destination with id <paramref name="id"/>, if it exists (reads every label unless the id is known already).</summary>
     public bool TryGet(uint id, out Destination destination)
     {
         if (_byId.TryGetValue(id, out destination))
             return true;
-        if (!_refreshOnMiss)
+        if (_loaded && !_refreshOnMiss)
             return false;
         Load();
         return _byId.TryGetValue(id, out destination);
     }
 
     /// <summary>The options a label's new destinations start with.</summary>
-    public DestinationFlags LabelFlags(string label) => _labelFlags.GetValueOrDefault(label);
+    public DestinationFlags LabelFlags(string label)
+    {
+        if (_loaded || _labelFlags.ContainsKey(label))
+            return _labelFlags.GetValueOrDefault(label);
+        var value = _labelOptions.Lookup(LabelKey.Encode(label, 0, 0));
+        var flags = value is null ? DestinationFlags.None : (DestinationFlags)BitConverter.ToUInt32(value);
+        _labelFlags[label] = flags;
+        return flags;
+    }
 
-    /// <summary>The destinations of <paramref name="label"/>.</summary>
-    public IEnumerable<KeyValuePair<Destination, uint>> OfLabel(string label) => _ids.Where(entry => entry.Key.Label == label);
+    /// <summary>The destinations of <paramref name="label"/>: at most one per family and protocol, each one lookup.</summary>
+    public IEnumerable<KeyValuePair<Destination, uint>> OfLabel(string label)
+    {
+        var found = new List<KeyValuePair<Destination, uint>>();
+        foreach (var family in new[] { Family.IPv4, Family.IPv6 })
+            foreach (var protocol in new[] { Protocol.Tcp, Protocol.Udp })
+                if (TryGetId(new Destination(label, family, protocol), out var id))
+                    found.Add(new(new Destination(label, family, protocol), id));
+        return found;
+    }
 
     /// <summary>Returns the id of <paramref name="destination"/>, creating the destination with the lowest free id if needed.</summary>
     public uint GetOrCreate(Destination destination)
     {
-        if (_ids.TryGetValue(destination, out var id))
+        if (TryGetId(destination, out var id))
             return id;
         id = AllocateId(destination);
         var key = BitConverter.GetBytes(id);
@@ -90,6 +146,7 @@ internal sealed class DestinationTable
         DeleteSocket(_sockets, id);
         _metrics.Update(key, new byte[_metrics.ValueSize]);
         _options.Update(key, BitConverter.GetBytes((uint)LabelFlags(destination.Label)));
+        IdAllocator?.MarkId(id, used: true);
         _labels.Update(LabelKey.Encode(destination.Label, (byte)destination.Family, (byte)destination.Protocol), key);
         _ids[destination] = id;
         _byId[id] = destination;
@@ -100,6 +157,8 @@ internal sealed class DestinationTable
     /// <summary>Removes a destination: its label entry first, then its socket slot and options.</summary>
     public void Remove(uint id)
     {
+        if (!_byId.ContainsKey(id))
+            LoadAll();
         if (!_byId.Remove(id, out var destination))
             return;
         _labels.Delete(LabelKey.Encode(destination.Label, (byte)destination.Family, (byte)destination.Protocol));
@@ -108,6 +167,7 @@ internal sealed class DestinationTable
         _options.Update(key, new byte[4]);
         _ids.Remove(destination);
         _used[id] = false;
+        IdAllocator?.MarkId(id, used: false);
         _searchFrom = Math.Min(_searchFrom, id);
     }
 
@@ -157,6 +217,9 @@ internal sealed class DestinationTable
 
     private uint AllocateId(Destination destination)
     {
+        if (!_loaded && IdAllocator?.FirstFreeId() is { } free)
+            return free;
+        LoadAll();
         for (var id = _searchFrom; id < _used.Length; id++)
         {
             if (!_used[id])

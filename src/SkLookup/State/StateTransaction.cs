@@ -193,11 +193,20 @@ internal sealed class StateTransaction : IDisposable
 
     /// <summary>
     /// Updates the attached program's probe tables of <paramref name="family"/> for one binding removed or added, when the
-    /// caller knows the code stays (<see cref="ControlPlane.BindingSummary.KeepsProgram"/>); false when a key found no free
-    /// slot, and then <see cref="Swap"/> is the way.
+    /// caller knows the code stays (<see cref="ControlPlane.BindingSummary.KeepsProgram"/>); false when the table would hold
+    /// <paramref name="familyKeys"/> keys in more than three quarters of its slots, or a key found no free slot, and then
+    /// <see cref="Swap"/> is the way.
     /// </summary>
-    public bool TryUpdateTables(Family family, IEnumerable<BindingMatch> removed, IEnumerable<(BindingMatch Match, uint DestinationId)> added) =>
-        AttachedFingerprint is not null && DispatcherLoader.TryUpdateTables(Program, [family], removed, added);
+    public bool TryUpdateTables(Family family, long familyKeys, IEnumerable<BindingMatch> removed, IEnumerable<(BindingMatch Match, uint DestinationId)> added)
+    {
+        if (AttachedFingerprint is null)
+            return false;
+        // Room: at most three quarters of the table's slots (a fresh build leaves it at most half full).
+        using (var table = ProgramMapIds.OpenByName(Program, ProbeTable.MapName(family)))
+            if (table is null || familyKeys * 4 > (long)table.MaxEntries * ProbeTable.SlotsPerBucket * 3)
+                return false;
+        return DispatcherLoader.TryUpdateTables(Program, [family], removed, added);
+    }
 
     /// <summary>Sets or clears <see cref="DispatcherMeta.SummaryValid"/>.</summary>
     public void SetSummaryValid(bool valid)
