@@ -32,7 +32,11 @@ internal sealed class BindingSummary
         Probe = 3,
         Class = 4,
         UsedIds = 5,
+        Format = 6,
     }
+
+    /// <summary>The value of the <see cref="Kind.Format"/> entry: a summary without it, or with another, is rebuilt rather than trusted.</summary>
+    private const uint FormatVersion = 1;
 
     /// <summary>Destination ids per word of the used-id bitmap (<see cref="Kind.UsedIds"/>).</summary>
     private const int IdsPerWord = 32;
@@ -52,8 +56,12 @@ internal sealed class BindingSummary
     /// <summary>True when every count is in memory (a summary just built), so a missing one is zero without asking the map.</summary>
     private bool Complete { get; }
 
-    /// <summary>The summary held in <paramref name="map"/>, read entry by entry as it is asked.</summary>
-    public static BindingSummary Open(BpfMap map) => new(map, null);
+    /// <summary>The summary held in <paramref name="map"/>, read entry by entry as it is asked; null if it is of another format.</summary>
+    public static BindingSummary? Open(BpfMap map)
+    {
+        var summary = new BindingSummary(map, null);
+        return summary.Get((byte)Kind.Format) == FormatVersion ? summary : null;
+    }
 
     /// <summary>A summary of <paramref name="counts"/> in memory only, for the decisions (<see cref="KeepsProgram"/>); it cannot record changes.</summary>
     public static BindingSummary FromCounts(Dictionary<ulong, uint> counts) => new(null, new(counts));
@@ -93,7 +101,7 @@ internal sealed class BindingSummary
     /// <summary>The counts of <paramref name="entries"/>, by key.</summary>
     public static Dictionary<ulong, uint> Count(IReadOnlyDictionary<BindingMatch, uint> entries)
     {
-        var counts = new Dictionary<ulong, uint>();
+        var counts = new Dictionary<ulong, uint> { [(byte)Kind.Format] = FormatVersion };
         Span<ulong> keys = stackalloc ulong[4];
         foreach (var (match, id) in entries)
         {
