@@ -33,6 +33,7 @@ internal sealed class BindingSummary
         Class = 4,
         UsedIds = 5,
         Format = 6,
+        FreeHint = 7,
     }
 
     /// <summary>The value of the <see cref="Kind.Format"/> entry: a summary without it, or with another, is rebuilt rather than trusted.</summary>
@@ -125,11 +126,16 @@ internal sealed class BindingSummary
     /// <summary>The lowest destination id not in use, from the used-id bitmap (one lookup per 32 ids in use below it), or null if all are.</summary>
     public uint? FirstFreeId()
     {
-        for (uint word = 0; word < DispatcherLayout.MaxDestinations / IdsPerWord; word++)
+        // Words below the hint are full (it is lowered when an id below it is freed), so the search starts there.
+        var hint = Get((byte)Kind.FreeHint);
+        for (var word = hint; word < DispatcherLayout.MaxDestinations / IdsPerWord; word++)
         {
             var bits = Get(UsedIdsKey(word));
-            if (bits != uint.MaxValue)
-                return word * IdsPerWord + (uint)System.Numerics.BitOperations.TrailingZeroCount(~bits);
+            if (bits == uint.MaxValue)
+                continue;
+            if (word != hint)
+                Set((byte)Kind.FreeHint, word);
+            return word * IdsPerWord + (uint)System.Numerics.BitOperations.TrailingZeroCount(~bits);
         }
         return null;
     }
@@ -143,6 +149,8 @@ internal sealed class BindingSummary
         var updated = used ? bits | bit : bits & ~bit;
         if (updated != bits)
             Set(key, updated);
+        if (!used && id / IdsPerWord < Get((byte)Kind.FreeHint))
+            Set((byte)Kind.FreeHint, id / IdsPerWord);
     }
 
     /// <summary>True if some binding sends traffic to <paramref name="id"/>.</summary>
@@ -293,10 +301,16 @@ internal sealed class BindingSummary
 
     private static ulong ClassKey(TrafficClass trafficClass) => (byte)Kind.Class | (ulong)(byte)trafficClass << 8;
 
+    /// <summary>The key of bitmap word <paramref name="word"/> (for tests).</summary>
+    public static ulong UsedIdsKeyOf(uint word) => UsedIdsKey(word);
+
     private static ulong UsedIdsKey(uint word) => (byte)Kind.UsedIds | (ulong)word << 32;
 
     /// <summary>True for the keys of the used-id bitmap (tests compare them with the labels apart from the counts).</summary>
     public static bool IsUsedIdsKey(ulong key) => (byte)key == (byte)Kind.UsedIds;
+
+    /// <summary>The key of the free-id search's hint: the lowest bitmap word that may have a free id.</summary>
+    public static ulong FreeHintKey => (byte)Kind.FreeHint;
 
     private static void Fill(BpfMap map, Dictionary<ulong, uint> counts)
     {

@@ -69,6 +69,10 @@ public sealed class SingleChangeTests
         // The used-id bitmap holds exactly the ids of the labels map.
         BindingSummary.AddUsedIds(expected, d.Map(ControlLayout.Labels.Name).LookupAll().Select(pair => BitConverter.ToUInt32(pair.Value)));
         var actual = BindingSummary.ReadAll(d.Map(ControlLayout.Summary.Name));
+        // The free-id hint is no count: it may be lower than the first word with a free id, never higher.
+        var hint = actual.Remove(BindingSummary.FreeHintKey, out var word) ? word : 0;
+        for (uint below = 0; below < hint; below++)
+            Assert.True(expected.GetValueOrDefault(BindingSummary.UsedIdsKeyOf(below)) == uint.MaxValue, $"{what}: the free-id hint {hint} skips word {below}, which has a free id");
         Assert.True(expected.Count == actual.Count && expected.All(e => actual.TryGetValue(e.Key, out var v) && v == e.Value),
             $"{what}: the summary differs from a fresh count ({actual.Count} entries, expected {expected.Count}; " +
             string.Join(", ", expected.Where(e => actual.GetValueOrDefault(e.Key) != e.Value).Take(5).Select(e => $"{e.Key:x}: {actual.GetValueOrDefault(e.Key)} not {e.Value}")) + ")");
