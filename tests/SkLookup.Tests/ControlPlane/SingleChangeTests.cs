@@ -99,7 +99,7 @@ public sealed class SingleChangeTests
         for (var step = 0; step < 120; step++)
         {
             using var d = scenario.Open(write: true);
-            var before = d.Link.ReadInfo().ProgramId;
+            var before = d.Link!.ReadInfo().ProgramId;
             var kind = random.Next(3);
             var current = d.Bindings();
             // Mostly the classes near or above the limit, where the summary decides.
@@ -131,7 +131,7 @@ public sealed class SingleChangeTests
                     Assert.Equal(pick, d.MoveBinding(changed));
                 }
             }
-            if (d.Link.ReadInfo().ProgramId == before)
+            if (d.Link!.ReadInfo().ProgramId == before)
                 inPlace++;
             else
                 swapped++;
@@ -139,7 +139,7 @@ public sealed class SingleChangeTests
             // The attached program answers as one built fresh from the same bindings.
             var pairs = Pairs(d);
             using var fresh = DispatcherLoader.Load(DispatcherShape.From(pairs), ControlLayout.AllMaps.ToDictionary(spec => spec.Name, spec => d.Map(spec.Name)));
-            using var attached = BpfProgram.OpenById(d.Link.ReadInfo().ProgramId);
+            using var attached = BpfProgram.OpenById(d.Link!.ReadInfo().ProgramId);
             var probes = new List<(Protocol, string, ushort)> { (changed.Protocol, changed.Prefix.BaseAddress.ToString(), changed.Port == 0 ? (ushort)81 : changed.Port) };
             foreach (var other in pairs.OrderBy(_ => random.Next()).Take(6))
                 probes.Add((other.Match.Protocol, other.Match.Prefix.BaseAddress.ToString(), other.Match.Port == 0 ? (ushort)82 : other.Match.Port));
