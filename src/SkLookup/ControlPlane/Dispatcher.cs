@@ -598,7 +598,15 @@ public sealed partial class Dispatcher : IDisposable
         CurrentSummary = null;
     }
 
-    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps, refreshOnMiss: !_lock.Held) { IdAllocator = _summary };
+    /// <summary>
+    /// The destinations. A writer's table keeps the summary's used-id bitmap up to date whenever the summary is trusted (every
+    /// destination made or removed, by a bind, an apply or a register, is recorded there), so that the next new destination
+    /// takes a free id from it.
+    /// </summary>
+    private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps, refreshOnMiss: !_lock.Held)
+    {
+        IdAllocator = _lock.Exclusive ? TrustedSummary() : null,
+    };
 
     /// <summary>The binding summary this instance trusts; the destinations take new ids from it.</summary>
     private BindingSummary? CurrentSummary
