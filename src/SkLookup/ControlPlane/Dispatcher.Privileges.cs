@@ -56,6 +56,10 @@ public sealed partial class Dispatcher
         if (!_state.Maps.RegistrationWritable)
             throw new SteeringException(SteeringError.PermissionDenied,
                 $"permission denied: registering a socket needs write access to the socket maps in {StatePath}: run it as root, or as a member of group '{UnixGroup.Name(StateDirectory.GroupOf(StatePath))}'; nothing was changed");
+        // The binding summary's used-id bitmap is root's to write (it decides ids for binds), so a member of the group that
+        // may make or collect a destination marks the summary untrusted instead: root's next write counts it afresh.
+        if (!_state.Maps.SummaryWritable && _state.Maps.Summary is not null)
+            _state.SetSummaryValid(false);
     }
 
     /// <summary>True if this process opened the state with everything a steering write needs.</summary>

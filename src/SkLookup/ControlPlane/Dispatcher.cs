@@ -605,7 +605,7 @@ public sealed partial class Dispatcher : IDisposable
     /// </summary>
     private DestinationTable DestinationsTable() => _destinations ??= new DestinationTable(_state.Maps, refreshOnMiss: !_lock.Held)
     {
-        IdAllocator = _lock.Exclusive ? TrustedSummary() : null,
+        IdAllocator = _lock.Exclusive && _state.Maps.SummaryWritable ? TrustedSummary() : null,
     };
 
     /// <summary>The binding summary this instance trusts; the destinations take new ids from it.</summary>

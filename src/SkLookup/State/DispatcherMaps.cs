@@ -66,6 +66,9 @@ internal sealed class DispatcherMaps : IDisposable
     /// <summary>True if every map that registering a socket writes (<see cref="StatePaths.RegistrationMaps"/>) was opened for writing.</summary>
     public bool RegistrationWritable => !_readOnly.Overlaps(StatePaths.RegistrationMaps);
 
+    /// <summary>True if the binding summary is pinned and was opened for writing (a member of the state's group may only read it).</summary>
+    public bool SummaryWritable => Summary is not null && !_readOnly.Contains(ControlLayout.Summary.Name);
+
     /// <summary>The record of IPv4 bindings.</summary>
     public BpfMap Bindings4 => Get(DispatcherLayout.Bindings4);
 
