@@ -76,6 +76,15 @@ try
         }
     }
 
+    if (options.ApplyOnly)
+    {
+        var counts = ControlPlaneBenchmark.ApplyCounts.Where(count => options.BindingCounts is null || options.BindingCounts.Contains(count)).ToList();
+        Log($"3. control plane, apply only: {string.Join(", ", counts.Select(count => count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)))} bindings; no report is written");
+        new ControlPlaneBenchmark(Environment.CurrentDirectory, options.Quick, Log).RunApplies(counts);
+        Log($"done; load {MachineInfo.LoadAverageNow()}");
+        return 0;
+    }
+
     ControlPlaneResults? controlPlane = null;
     if (options.ControlPlane)
     {

@@ -290,8 +290,10 @@ internal static class DispatcherProgram
             asm.Load(Size.DoubleWord, R3, R10, (short)(keyOffset + 8)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2)
                .Load(Size.Word, R3, R10, (short)(keyOffset + 16)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2);
         }
-        asm.Mov(R2, R1).Alu(AluOp.RightShift, R2, ProbeTable.SecondShift).Alu32(AluOp.And, R2, (int)((1u << bits) - 1))
-           .Store(Size.Word, R10, SecondBucket, R2)
+        // The second bucket: the top bits of (hash ^ hash >> 32) * Multiplier, with the multiplier still in R2.
+        asm.Mov(R3, R1).Alu(AluOp.RightShift, R3, 32).Alu(AluOp.Xor, R3, R1).Alu(AluOp.Mul, R3, R2)
+           .Alu(AluOp.RightShift, R3, 64 - bits)
+           .Store(Size.Word, R10, SecondBucket, R3)
            .Alu(AluOp.RightShift, R1, 64 - bits)
            .Store(Size.Word, R10, ScratchKey, R1);
         EmitBucketLookup(asm, family, keyOffset, miss);
