@@ -141,7 +141,11 @@ internal sealed class DispatcherShape
             foreach (var (protocol, shape) in searched)
                 keys.AddRange(shape.Search!.Entries(shape.Class, entries.Where(entry => entry.Match.Protocol == protocol)));
             var (bits, slots) = ProbeTable.Place(family, keys);
-            tables[family] = new ProbeTableLayout(bits, slots, AddressPrefilter.Build(family, entries.Select(entry => entry.Match)));
+            var prefilter = entries.Where(entry => !searched.ContainsKey(entry.Match.Protocol))
+                .Select(entry => (entry.Match.Prefix, entry.Match.Prefix.PrefixLength, entry.Match.Port != 0));
+            foreach (var (protocol, shape) in searched)
+                prefilter = prefilter.Concat(shape.Search!.PrefilterProbes(entries.Where(entry => entry.Match.Protocol == protocol)));
+            tables[family] = new ProbeTableLayout(bits, slots, AddressPrefilter.Build(family, prefilter));
         }
         return tables;
     }

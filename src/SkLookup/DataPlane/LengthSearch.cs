@@ -125,6 +125,23 @@ internal sealed class LengthSearch
         return entries;
     }
 
+    /// <summary>
+    /// The probes that the address prefilter must let through for <paramref name="bindings"/> of this class: each
+    /// binding at its own length, and at each of its marker lengths within the binding's own prefix (a marker leads
+    /// only to that binding, so a search may skip it wherever the binding cannot match).
+    /// </summary>
+    public IEnumerable<(System.Net.IPNetwork Prefix, int Length, bool SpecificPort)> PrefilterProbes(IEnumerable<InlineBinding> bindings)
+    {
+        foreach (var binding in bindings)
+        {
+            var match = binding.Match;
+            var lengths = match.Port == 0 ? AnyLengths : SpecificLengths;
+            yield return (match.Prefix, match.Prefix.PrefixLength, match.Port != 0);
+            foreach (var markerLength in MarkerLengths(lengths, Array.BinarySearch(lengths, match.Prefix.PrefixLength)))
+                yield return (match.Prefix, markerLength, match.Port != 0);
+        }
+    }
+
     /// <summary>An address as a 128-bit number, most significant bit first (IPv4 in the top 32 bits), so that prefixes compare by their bits.</summary>
     private static UInt128 Address(BindingMatch match)
     {
