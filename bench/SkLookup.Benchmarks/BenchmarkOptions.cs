@@ -32,6 +32,9 @@ internal sealed record BenchmarkOptions
     /// <summary>The dispatcher's binding mixes to measure in the test runs (null: all); the other candidates always run.</summary>
     public IReadOnlySet<string>? Mixes { get; init; }
 
+    /// <summary>From how many probes a hashed class is searched in the test runs (null: the library's threshold).</summary>
+    public int? SearchThreshold { get; init; }
+
     /// <summary>The floods to run.</summary>
     public IReadOnlyList<LookupShape> Shapes { get; init; } = LookupShape.All;
 
@@ -65,12 +68,14 @@ internal sealed record BenchmarkOptions
     public const string Usage = """
         usage: SkLookup.Benchmarks [--quick] [--only testruns|floods|two-cpu|one-cpu|anyport|control|apply] [--shapes tcp4,tcp6,udp4,udp6]
                                    [--rounds N] [--seconds S] [--testrun-rounds N] [--bindings 1,200,...]
-                                   [--mixes host,mixed,...] [--source-cpu N] [--receiver-cpu N] [--output PATH]
+                                   [--mixes host,mixed,...] [--search-threshold N] [--source-cpu N] [--receiver-cpu N] [--output PATH]
           --quick           2 s runs, 3 flood rounds, 5 test-run rounds of 15 ms; default: 4 s runs,
                             5 flood rounds, 9 test-run rounds of 30 ms
           --bindings        measure the test-run candidates only at these binding counts (default: 1,200,10000,100000,1000000)
           --mixes           measure the dispatcher only in these binding mixes (names as in the report: host, host+any, mixed,
                             mixed+any, every length, every length+any); the floors and the series' program still run
+          --search-threshold  search the prefix lengths of a hashed class from N probes on (default: the library's), to
+                            compare the searched form with the probes in turn
           --only            run one part: the test runs, the floods (both layouts), one flood layout, the any-port
                             floods (dispatcher against nftables TPROXY, both layouts) or the control plane; apply: only
                             the control plane's library apply (at --bindings, default 1000,100000,1000000), logged, no report
@@ -117,6 +122,7 @@ internal sealed record BenchmarkOptions
                 "--seconds" => options with { FloodSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--testrun-rounds" => options with { TestRunRounds = PositiveInt(option, Value()) },
                 "--bindings" => options with { BindingCounts = Value().Split(',').Select(count => PositiveInt(option, count.Replace("_", ""))).ToHashSet() },
+                "--search-threshold" => options with { SearchThreshold = PositiveInt(option, Value()) },
                 "--mixes" => options with { Mixes = Value().Split(',').Select(name => name.Trim()).ToHashSet() },
                 "--source-cpu" => options with { SourceCpu = Cpu(cpus, Value()) },
                 "--receiver-cpu" => options with { ReceiverCpu = Cpu(cpus, Value()) },

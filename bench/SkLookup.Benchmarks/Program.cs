@@ -43,6 +43,8 @@ try
     {
         testRunSettings = new TestRunSettings(options.ReceiverCpu, options.TestRunRounds, TimeSpan.FromMilliseconds(options.TestRunMilliseconds));
         Log($"1. per-lookup cost: {LookupCandidates.All.Count} candidate(s), {testRunSettings.Rounds} rounds, pinned to CPU {testRunSettings.Cpu}");
+        if (options.SearchThreshold is { } threshold)
+            SkLookup.Benchmarks.Dispatching.DispatcherFixture.SearchThreshold = threshold;
         var candidates = LookupCandidates.All.Where(candidate => options.Mixes is null || candidate is not DispatcherCandidate dispatcher || options.Mixes.Contains(dispatcher.Mix.Name)).ToList();
         testRuns = new TestRunBenchmark(testRunSettings, Log).Run(candidates, options.Shapes,
             count => count == 0 || options.BindingCounts is null || options.BindingCounts.Contains(count));

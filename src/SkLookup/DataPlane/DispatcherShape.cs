@@ -87,7 +87,11 @@ internal sealed class DispatcherShape
     public static DispatcherShape Empty { get; } = new([], InlineLimit, []);
 
     /// <summary>Derives the shape from the bindings (with their destination ids).</summary>
-    public static DispatcherShape From(IEnumerable<(BindingMatch Match, uint DestinationId)> bindings, int inlineLimit = InlineLimit)
+    /// <param name="bindings">The bindings.</param>
+    /// <param name="inlineLimit">Up to this many bindings a class is compiled into decision trees.</param>
+    /// <param name="searchThreshold">From this many probes a hashed class is searched (<see cref="LengthSearch"/>); the benchmark varies it to compare the forms.</param>
+    public static DispatcherShape From(IEnumerable<(BindingMatch Match, uint DestinationId)> bindings, int inlineLimit = InlineLimit,
+        int searchThreshold = LengthSearch.Threshold)
     {
         var byClass = new Dictionary<TrafficClass, List<InlineBinding>>();
         foreach (var (match, id) in bindings)
@@ -113,7 +117,7 @@ internal sealed class DispatcherShape
             var probes = new SortedSet<HashProbe>(Comparer<HashProbe>.Create(CompareProbes));
             foreach (var entry in list)
                 probes.Add(new HashProbe(entry.Match.Prefix.PrefixLength, entry.Match.Port != 0));
-            var search = probes.Count >= LengthSearch.Threshold
+            var search = probes.Count >= searchThreshold
                 ? new LengthSearch(probes.Where(p => p.SpecificPort).Select(p => p.PrefixLength).Order().ToArray(),
                     probes.Where(p => !p.SpecificPort).Select(p => p.PrefixLength).Order().ToArray())
                 : null;
