@@ -34,13 +34,12 @@ namespace SkLookup.DataPlane;
 /// lengths with markers): one search per port kind, so that markers are keyed by port and their best matching
 /// prefix does not depend on the packet, each about log2(n) + 1 probes, the prefilter skipping a node whose bit is
 /// clear (markers set their bit in the buckets of the binding they lead to). At 1,000,000 IPv6 bindings with every
-/// length this took a hit from about 800 ns to under 100 ns. We chose it over a deeper prefilter because its cost
+/// length this took a hit from about 700-850 ns to 75-139 ns. We chose it over a deeper prefilter because its cost
 /// is bounded by the number of lengths whatever the addresses (a prefilter only helps where bindings are sparse),
 /// and its code is no longer than the probes it replaces (each length is one node of the tree), so the verifier's
-/// limits hold as before. The price: markers make the table larger (about one to three more entries a binding), and
-/// a single bind or unbind in a searched class rebuilds the program, because a binding changes the best matching
-/// prefix of every marker nested below it. Below the threshold, the probes in turn with the prefilter cost no more
-/// than a search.</para>
+/// limits hold as before. The price: markers make the table larger (1.6 to 2.6 more entries a binding with every
+/// length), and a single bind or unbind in a searched class rebuilds the program, because a binding changes the best
+/// matching prefix of every marker nested below it; <see cref="LengthSearch.Threshold"/> says why it is where it is.</para>
 /// </remarks>
 internal static class DispatcherProgram
 {

@@ -28,9 +28,13 @@ namespace SkLookup.DataPlane;
 internal sealed class LengthSearch
 {
     /// <summary>
-    /// A hashed class with at least this many probes (prefix lengths of both port kinds) is searched. Below it, the
-    /// probes run one after the other, and the address prefilter skips most of them; a probe that runs costs about
-    /// as much as a search step, and a search has two of about log2(n) + 1 steps plus the combination.
+    /// A hashed class with at least this many probes (prefix lengths of both port kinds) is searched. Measured with the
+    /// benchmark at 1,000,000 bindings (<c>--search-threshold</c>, on a loaded machine): with every length present the
+    /// search takes an IPv6 hit from 673-854 ns to 75-139 ns and a miss on a bound port from 1,065-1,563 ns to
+    /// 64-125 ns (IPv4, whose prefilter is precise there, 17-22 ns either way). With the five lengths of the mixed
+    /// mixes it is as fast for IPv4 and faster for IPv6 (a hit 28-41 ns instead of 51-66), but a searched class takes
+    /// 2.6 to 3.6 times the table entries (its markers), builds up to five times slower, and a single bind or unbind
+    /// in it rebuilds the program; so the few-length mixes keep the probes in turn and their in-place changes.
     /// </summary>
     public const int Threshold = 16;
 
