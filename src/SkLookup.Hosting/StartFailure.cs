@@ -37,7 +37,7 @@ internal sealed class StartFailure(string message, int exitCode, Exception? inne
         BpfNotSupportedException notSupported => new StartFailure(Prefixed(notSupported.Message), NotSupported, notSupported),
         BpfException bpf => new StartFailure(Prefixed(bpf.Message), bpf.Reason == BpfErrorReason.PermissionDenied ? PermissionDenied : Failure, bpf),
         OptionsValidationException invalid => new StartFailure(Prefixed($"the configuration is not valid: {string.Join("; ", invalid.Failures)}"), Usage, invalid),
-        UnauthorizedAccessException denied => new StartFailure(Prefixed($"{denied.Message}: run as root, or with CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN"), PermissionDenied, denied),
+        UnauthorizedAccessException denied => new StartFailure(Prefixed($"{denied.Message}: run as root, or as a member of the state's group (see \"Who may do what\" in the README)"), PermissionDenied, denied),
         _ => null,
     };
 

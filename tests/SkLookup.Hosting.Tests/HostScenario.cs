@@ -12,7 +12,8 @@ namespace SkLookup.Hosting.Tests;
 /// </summary>
 internal sealed class HostScenario : IDisposable
 {
-    public HostScenario(bool load = true)
+    /// <summary>Sets the scenario up; <paramref name="group"/> is the state's group (<c>sklookup load --group</c>).</summary>
+    public HostScenario(bool load = true, string? group = null)
     {
         NetNs = new TestNetNs();
         try
@@ -21,7 +22,7 @@ internal sealed class HostScenario : IDisposable
             NetNs.AddLocalRoute("2001:db8::/32");
             BpfFs = new TestBpfFs();
             if (load)
-                Dispatcher.Load(NetNs.Namespace, BpfFs.Path).Dispose();
+                Dispatcher.Load(NetNs.Namespace, BpfFs.Path, lockTimeout: null, group).Dispose();
         }
         catch
         {

@@ -54,6 +54,15 @@ internal sealed partial class SampleApp : IDisposable
         Start(netns, sample, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"], arguments);
 
     /// <summary>
+    /// Starts the sample as user nobody in group <paramref name="gid"/> and no other, with no capabilities from Linux 6.5
+    /// on and CAP_BPF alone before (what the README says a member of the state's group needs).
+    /// </summary>
+    public static SampleApp StartAsGroupMember(TestNetNs netns, string sample, string gid, params string[] arguments) =>
+        Start(netns, sample, SkLookup.Bpf.Features.KernelVersion.Current < new Version(6, 5)
+            ? ["setpriv", "--reuid=65534", "--regid=65534", $"--groups={gid}", "--inh-caps=-all,+bpf", "--ambient-caps=-all,+bpf", "--bounding-set=-all,+bpf"]
+            : ["setpriv", "--reuid=65534", "--regid=65534", $"--groups={gid}", "--inh-caps=-all", "--bounding-set=-all"], arguments);
+
+    /// <summary>
     /// Starts the sample as systemd would start a socket-activated service: <paramref name="socket"/>, which
     /// the caller keeps (it outlives the app, as systemd's copy does), becomes fd 3, named
     /// <paramref name="name"/>, with LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES set.

@@ -74,6 +74,24 @@ public sealed partial class SampleProcessTests
         Assert.DoesNotContain(app.Lines, IsStackTrace);
     }
 
+    /// <summary>The review's case: an app that only registers its own socket runs as a member of the state's group, not as root.</summary>
+    [Fact]
+    public async Task UdpEchoRunsAsAGroupMemberWithoutCapabilities()
+    {
+        using var scenario = new HostScenario(group: "4242");
+        scenario.Bind("echo", "udp", "192.0.2.0/24", "any");
+        using var app = SampleApp.StartAsGroupMember(scenario.NetNs, "UdpEcho", "4242", "--SkLookup:Label=echo", $"--SkLookup:BpfFs={scenario.BpfFs.Path}");
+        await app.WaitForLine("echoing what sk_lookup steers to 127.0.0.1:5353");
+
+        using var client = scenario.NetNs.Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp).WithTimeouts();
+        client.Connect(IPEndPoint.Parse("192.0.2.77:4242"));
+        client.Send("as a group member"u8);
+        var reply = new byte[64];
+        Assert.Equal("as a group member", System.Text.Encoding.ASCII.GetString(reply, 0, client.Receive(reply)));
+        Assert.Equal(0, await app.Stop());
+        Assert.DoesNotContain(app.Lines, IsStackTrace);
+    }
+
     [Fact]
     public async Task UdpEchoTakesItsBindingsFromTheCommandLineAndItsBpfFsFromTheEnvironment()
     {

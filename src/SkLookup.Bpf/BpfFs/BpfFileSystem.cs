@@ -62,6 +62,28 @@ public static class BpfFileSystem
         Directory.Delete(path);
     }
 
+    /// <summary>
+    /// Gives <paramref name="path"/> (a pin or a directory, never followed if it is a symlink) to group
+    /// <paramref name="gid"/> and sets <paramref name="mode"/>: the kernel checks these when a pin is opened.
+    /// </summary>
+    public static void SetGroupAndMode(string path, uint gid, UnixFileMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (LibC.FchownAt(LibC.AT_FDCWD, path, uint.MaxValue, gid, LibC.AT_SYMLINK_NOFOLLOW) != 0)
+            throw Errno.Last($"chgrp {gid} {path}");
+        File.SetUnixFileMode(path, mode);
+    }
+
+    /// <summary>The group of <paramref name="path"/> (not followed if it is a symlink), which needs no access to the file itself.</summary>
+    public static unsafe uint GroupOf(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        LibC.StatX stat;
+        if (LibC.Statx(LibC.AT_FDCWD, path, LibC.AT_SYMLINK_NOFOLLOW, LibC.STATX_GID, &stat) != 0)
+            throw Errno.Last($"stat {path}");
+        return stat.Gid;
+    }
+
     /// <summary>Mounts a new bpffs instance at <paramref name="path"/>, creating the directory if needed.</summary>
     public static void Mount(string path)
     {

@@ -79,6 +79,9 @@ internal static unsafe class BpfSyscall
         }
     }
 
+    /// <summary><c>BPF_F_RDONLY</c> in <c>file_flags</c> of BPF_OBJ_GET.</summary>
+    internal const uint FileFlagReadOnly = 1 << 3;
+
     /// <summary>Opens the object pinned at <paramref name="path"/>.</summary>
     internal static FileDescriptor OpenPinned(string path, string what, uint fileFlags = 0)
     {

@@ -29,6 +29,27 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "geteuid")]
     internal static partial uint Geteuid();
 
+    [LibraryImport(Library, EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FchownAt(int dirFd, string path, uint owner, uint group, int flags);
+
+    [LibraryImport(Library, EntryPoint = "getgrnam_r", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int GetGrNamR(string name, Group* group, byte* buffer, nuint size, Group** result);
+
+    [LibraryImport(Library, EntryPoint = "getgrgid_r")]
+    internal static partial int GetGrGidR(uint gid, Group* group, byte* buffer, nuint size, Group** result);
+
+    /// <summary><c>struct group</c>; the fields read are named.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Group
+    {
+        public byte* Name;
+        public byte* Password;
+        public uint Gid;
+        public byte** Members;
+    }
+
+    internal const int AT_FDCWD = -100;
+
     /// <summary><c>syscall(2)</c> with four arguments, for openat2.</summary>
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
     internal static partial long Syscall(long number, long arg1, long arg2, long arg3, long arg4);

@@ -106,6 +106,12 @@ public sealed unsafe class BpfMap : IDisposable
     /// <summary>Opens the map pinned at <paramref name="path"/>.</summary>
     public static BpfMap OpenPinned(string path) => FromFd(BpfSyscall.OpenPinned(path, "map"));
 
+    /// <summary>
+    /// Opens the map pinned at <paramref name="path"/> for lookups only (<c>BPF_F_RDONLY</c>): the kernel then checks
+    /// only read permission on the pin, so a pin of mode 0640 opens for its group. Updates through it fail with EPERM.
+    /// </summary>
+    public static BpfMap OpenPinnedReadOnly(string path) => FromFd(BpfSyscall.OpenPinned(path, "map", BpfSyscall.FileFlagReadOnly));
+
     /// <summary>Opens a map by its kernel id.</summary>
     public static BpfMap OpenById(uint id)
     {

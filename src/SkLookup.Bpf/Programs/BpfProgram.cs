@@ -170,6 +170,12 @@ public sealed unsafe class BpfProgram : IDisposable
     /// <summary>Opens the program pinned at <paramref name="path"/>.</summary>
     public static BpfProgram OpenPinned(string path) => FromFd(BpfSyscall.OpenPinned(path, "program"));
 
+    /// <summary>
+    /// Opens the program pinned at <paramref name="path"/> asking for read access only (<c>BPF_F_RDONLY</c>), which is all
+    /// the kernel checks on the pin: a program fd grants the same either way (its info, a test run).
+    /// </summary>
+    public static BpfProgram OpenPinnedReadOnly(string path) => FromFd(BpfSyscall.OpenPinned(path, "program", BpfSyscall.FileFlagReadOnly));
+
     /// <summary>Opens a program by its kernel id.</summary>
     public static BpfProgram OpenById(uint id)
     {

@@ -11,17 +11,23 @@ internal static class DispatcherCommands
 
     private static Command Load()
     {
-        var command = new Command("load", "Load the dispatcher into the namespace and pin its state (a second load changes nothing)");
+        var group = new Option<string?>("--group")
+        {
+            Description = "The group whose members may register sockets and read the state (a name or a gid; default: sklookup if it exists, else root's)",
+            HelpName = "GROUP",
+        };
+        var command = new Command("load", "Load the dispatcher into the namespace and pin its state (a second load changes nothing)") { group };
         command.HelpFooter("""
             Until a label has a socket, the traffic of its bindings is dropped, so it never leaks to another socket,
             unless the label is set to fall through to the normal lookup (sklookup label set LABEL --fall-through).
+            Members of the group need no capability on Linux 6.5 and later, and CAP_BPF before.
             Example: sklookup load && sklookup bind web tcp 192.0.2.0/24 80
             """);
         return command.Runs("load", context =>
         {
             var bpffs = context.RequireBpfFs();
             using var netns = context.OpenNamespace();
-            using var dispatcher = Dispatcher.Load(netns, bpffs, context.LockTimeout);
+            using var dispatcher = Dispatcher.Load(netns, bpffs, context.LockTimeout, context.Get(group));
             context.Write(new JsonObject
             {
                 ["netns"] = dispatcher.NetworkNamespaceInode,

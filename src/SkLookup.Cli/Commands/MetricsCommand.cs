@@ -54,6 +54,15 @@ internal static class MetricsCommand
                     return (500, $"# scrape failed: {message.ReplaceLineEndings(" ")}\n");
                 }
             }
+            // A process that may not read the state is refused now, with the one line that says why, rather than
+            // serving an error on every scrape.
+            try
+            {
+                Dispatcher.Open(netns, bpffs, write: false, context.LockTimeout).Dispose();
+            }
+            catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)
+            {
+            }
             using var server = new MetricsServer(endPoint, Render, line => context.Error.WriteLine($"sklookup: metrics: {line}"));
             var url = $"http://{server.LocalEndPoint}/metrics";
             context.Write(new JsonObject { ["netns"] = netns.Inode, ["listen"] = server.LocalEndPoint.ToString(), ["url"] = url },

@@ -73,7 +73,16 @@ public sealed partial class Dispatcher
     private static Dispatcher OpenState(ulong netnsInode, string path, bool write, TimeSpan timeout)
     {
         var notLoaded = $"the dispatcher is not loaded in network namespace {netnsInode} (no state at {path}): run load first";
-        var stateLock = StateLock.TryAcquire(path, write, timeout) ?? throw NotLoadedOrHidden(netnsInode, path, notLoaded);
+        StateLock? acquired;
+        try
+        {
+            acquired = StateLock.TryAcquire(path, write, timeout);
+        }
+        catch (BpfException exception) when (exception.Reason == BpfErrorReason.PermissionDenied)
+        {
+            throw Outsider(path, exception);
+        }
+        var stateLock = acquired ?? throw NotLoadedOrHidden(netnsInode, path, notLoaded);
         NetNsLink? link = null;
         StateTransaction? state = null;
         try
@@ -83,12 +92,25 @@ public sealed partial class Dispatcher
             var linkPath = Path.Combine(path, StatePaths.Link);
             if (!File.Exists(linkPath))
                 throw Damaged(path, "the link is not pinned");
-            link = NetNsLink.OpenPinned(linkPath);
-            var info = link.ReadInfo();
-            if (info.NetNsInode != netnsInode)
-                throw new SteeringException(SteeringError.NotLoaded,
-                    $"the state at {path} belongs to a network namespace that no longer exists (its link is detached): run load to replace it");
-            state = StateTransaction.Open(path, link, info.ProgramId, write);
+            uint? programId = null;
+            try
+            {
+                link = NetNsLink.OpenPinned(linkPath);
+            }
+            catch (BpfException exception) when (exception.Reason == BpfErrorReason.PermissionDenied)
+            {
+                // Not root: the link pin is root's alone (StatePaths.PinMode). The program pin says what runs, and a process
+                // that can open this namespace's state directory by its inode lives in the namespace, which therefore exists.
+            }
+            if (link is not null)
+            {
+                var info = link.ReadInfo();
+                if (info.NetNsInode != netnsInode)
+                    throw new SteeringException(SteeringError.NotLoaded,
+                        $"the state at {path} belongs to a network namespace that no longer exists (its link is detached): run load to replace it");
+                programId = info.ProgramId;
+            }
+            state = StateTransaction.Open(path, link, programId, write);
             return new Dispatcher(stateLock, netnsInode, state);
         }
         catch
@@ -147,6 +169,7 @@ public sealed partial class Dispatcher
         {
             StagedSwap.Happened => "a program swap was interrupted after the kernel took the new program (its maps are still staged)",
             StagedSwap.NeverHappened => "a program swap was interrupted before the kernel took the new program (its maps are staged, unused)",
+            StagedSwap.Unknown => "a program swap was interrupted, and this process may not open the link to tell whether the kernel took the new program",
             _ => null,
         };
     }
@@ -177,11 +200,15 @@ public sealed partial class Dispatcher
     /// one this version attached last (its tag is in the meta record): then a write was interrupted between
     /// its map update and its program swap, and <see cref="StateTransaction.Recover"/> finishes it here.
     /// </summary>
-    private void CheckWritable()
+    private void CheckWritable(bool steering = true)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_lock.Exclusive)
             throw new InvalidOperationException($"the dispatcher at {StatePath} was opened for reading: open it with write: true to change it");
+        if (steering)
+            RequireSteering();
+        else
+            RequireRegistration();
         if (!_state.NeedsRecovery)
             return;
         if (LayoutProblem() is { } problem)
@@ -193,7 +220,34 @@ public sealed partial class Dispatcher
         var runsGenerated = _state.RunsGenerated(shape);
         if (!runsGenerated && !meta.Knows(_state.Program.Info.Tag))
             throw Mismatch($"the attached program (tag {_state.Program.Info.Tag}) is not one this version generates");
-        _state.Recover(meta, shape, runsGenerated, Rebuild);
+        if (CanSteer)
+            _state.Recover(meta, shape, runsGenerated, Rebuild);
+        else
+            RecoverRegistrations(meta, runsGenerated);
+    }
+
+    /// <summary>
+    /// The recovery that a member of the state's group may make: finishing an interrupted register or unregister, which
+    /// changed no binding and so leaves the program as it is, by collecting the destinations it left without bindings or a
+    /// socket. Anything else interrupted needs a rebuild of the program, which only root may make.
+    /// </summary>
+    private void RecoverRegistrations(DispatcherMeta meta, bool runsGenerated)
+    {
+        var registrationOnly = meta.Kind is WriteKind.Register or WriteKind.RegisterSeveral or WriteKind.Unregister;
+        if (!runsGenerated || (meta.WriteInProgress && !registrationOnly))
+            throw new SteeringException(SteeringError.PermissionDenied,
+                $"permission denied: {Interruption() ?? "the attached program is not the one for these bindings"}, and only root may repair it: run 'sklookup upgrade' as root; nothing was changed");
+        if (meta.WriteInProgress)
+        {
+            _state.WriteInPlace(meta.Kind, () =>
+            {
+                foreach (var (_, id) in DestinationsTable().All.ToList())
+                    CollectIfUnused(id);
+            });
+            if (meta.Kind == WriteKind.RegisterSeveral)
+                _state.SetRegistrationsMixed(true);
+        }
+        _state.MarkRecovered(BindingsState().Shape().Fingerprint);
     }
 
     /// <summary>Rebuilds the binding maps, the ports map and the program from the binding maps, and swaps them in.</summary>

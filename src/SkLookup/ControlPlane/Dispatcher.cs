@@ -18,7 +18,7 @@ public sealed partial class Dispatcher : IDisposable
     /// <summary>The name of the dispatcher program in the kernel, as <c>bpftool prog</c> and <see cref="ProgramInfo.Name"/> show it.</summary>
     public const string ProgramName = DispatcherProgram.Name;
 
-    /// <summary>How long <see cref="Load"/>, <see cref="Open"/>, <see cref="Unload"/> and <see cref="Upgrade"/> wait for another command's lock by default.</summary>
+    /// <summary>How long <see cref="Load(NetworkNamespace, string, TimeSpan?)"/>, <see cref="Open"/>, <see cref="Unload"/> and <see cref="Upgrade"/> wait for another command's lock by default.</summary>
     public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(5);
 
     private readonly StateLock _lock;
@@ -57,14 +57,28 @@ public sealed partial class Dispatcher : IDisposable
     /// </summary>
     /// <exception cref="SteeringException">
     /// <see cref="SteeringError.BpfFsMissing"/>, <see cref="SteeringError.LockTimeout"/>,
-    /// <see cref="SteeringError.DamagedState"/> (unload first), or <see cref="SteeringError.Kernel"/>.
+    /// <see cref="SteeringError.DamagedState"/> (unload first), <see cref="SteeringError.PermissionDenied"/> (not root, or
+    /// without CAP_NET_ADMIN and CAP_SYS_ADMIN), <see cref="SteeringError.NotFound"/> (no such group), or <see cref="SteeringError.Kernel"/>.
     /// </exception>
-    public static Dispatcher Load(NetworkNamespace netns, string bpffsPath, TimeSpan? lockTimeout = null) => Translate(() =>
+    public static Dispatcher Load(NetworkNamespace netns, string bpffsPath, TimeSpan? lockTimeout = null) => Load(netns, bpffsPath, lockTimeout, group: null);
+
+    /// <inheritdoc cref="Load(NetworkNamespace, string, TimeSpan?)"/>
+    /// <param name="netns">The namespace to steer.</param>
+    /// <param name="bpffsPath">The bpffs mount that holds the state.</param>
+    /// <param name="lockTimeout">How long to wait for another command's lock; <see cref="DefaultLockTimeout"/> if null.</param>
+    /// <param name="group">
+    /// The group (a name or a number) whose members may read the state and register sockets without any capability on
+    /// Linux 6.5 and later (CAP_BPF before). Null: the group <c>sklookup</c> if it exists, else root's. It is set when the
+    /// state is made; loading a state that exists changes nothing.
+    /// </param>
+    public static Dispatcher Load(NetworkNamespace netns, string bpffsPath, TimeSpan? lockTimeout, string? group) => Translate(() =>
     {
         ArgumentNullException.ThrowIfNull(netns);
         CheckBpfFs(bpffsPath);
         var timeout = lockTimeout ?? DefaultLockTimeout;
         var root = StatePaths.Root(bpffsPath);
+        RequireSteeringPrivileges(StatePaths.ForNamespace(bpffsPath, netns.Inode));
+        var gid = ResolveGroup(group);
         using var rootLock = LockRootForLoad(root, timeout);
         foreach (var leftover in StatePaths.TempDirectories(bpffsPath, netns.Inode))
             StateDirectory.Remove(leftover);
@@ -80,7 +94,7 @@ public sealed partial class Dispatcher : IDisposable
         }
         try
         {
-            StateTransaction.Build(netns, bpffsPath, path);
+            StateTransaction.Build(netns, bpffsPath, path, gid);
         }
         catch
         {
@@ -116,7 +130,7 @@ public sealed partial class Dispatcher : IDisposable
         try
         {
             using var writer = OpenState(netns.Inode, path, write: true, timeout);
-            writer.CheckWritable();
+            writer.CheckWritable(steering: writer.CanSteer);
         }
         catch (SteeringException exception) when (exception.Error is not SteeringError.NotLoaded)
         {
@@ -151,6 +165,8 @@ public sealed partial class Dispatcher : IDisposable
         CheckBpfFs(bpffsPath);
         var timeout = lockTimeout ?? DefaultLockTimeout;
         var root = StatePaths.Root(bpffsPath);
+        // The privileges a load needs: whoever may unload may load again.
+        RequireSteeringPrivileges(StatePaths.ForNamespace(bpffsPath, netns.Inode));
         using var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout);
         if (rootLock is null)
             return; // Nothing was ever loaded on this bpffs.
@@ -185,7 +201,7 @@ public sealed partial class Dispatcher : IDisposable
     {
         for (var attempt = 0; ; attempt++)
         {
-            StateDirectory.Create(root);
+            StateDirectory.CreateRoot(root);
             var rootLock = StateLock.TryAcquire(root, exclusive: true, timeout);
             if (rootLock is { IsCurrent: true })
                 return rootLock;
@@ -204,8 +220,13 @@ public sealed partial class Dispatcher : IDisposable
     {
         ArgumentNullException.ThrowIfNull(netns);
         CheckBpfFs(bpffsPath);
-        using var dispatcher = OpenState(netns.Inode, StatePaths.ForNamespace(bpffsPath, netns.Inode), write: true, lockTimeout ?? DefaultLockTimeout);
-        return dispatcher.UpgradeLocked();
+        var path = StatePaths.ForNamespace(bpffsPath, netns.Inode);
+        RequireSteeringPrivileges(path);
+        using var dispatcher = OpenState(netns.Inode, path, write: true, lockTimeout ?? DefaultLockTimeout);
+        var result = dispatcher.UpgradeLocked();
+        // State that an older version pinned keeps its modes until now: give every pin this version's.
+        StateDirectory.ApplyModes(path);
+        return result;
     });
 
     /// <summary>Releases the lock and every handle; the state stays in bpffs.</summary>
@@ -368,7 +389,7 @@ public sealed partial class Dispatcher : IDisposable
     {
         ArgumentNullException.ThrowIfNull(socket);
         Label.Validate(label);
-        CheckWritable();
+        CheckWritable(steering: false);
         SocketDescription description;
         try
         {
@@ -394,7 +415,7 @@ public sealed partial class Dispatcher : IDisposable
     {
         ArgumentNullException.ThrowIfNull(sockets);
         Label.Validate(label);
-        CheckWritable();
+        CheckWritable(steering: false);
         var checkedSockets = new List<(string, FileDescriptor, SocketDescription, Protocol, IReadOnlyList<Family>)>(sockets.Count);
         var seen = new HashSet<(Family, Protocol)>();
         foreach (var socket in sockets)
@@ -460,7 +481,7 @@ public sealed partial class Dispatcher : IDisposable
     /// <summary>Removes the socket of <paramref name="label"/>'s destination for <paramref name="family"/> and <paramref name="protocol"/>; false if none was registered.</summary>
     public bool UnregisterSocket(string label, Family family, Protocol protocol) => Translate(() =>
     {
-        CheckWritable();
+        CheckWritable(steering: false);
         if (!DestinationsTable().TryGetId(new Destination(label, family, protocol), out var id))
             return false;
         var removed = false;
@@ -510,8 +531,8 @@ public sealed partial class Dispatcher : IDisposable
     /// <summary>The pinned map called <paramref name="name"/> (for tests that damage or inspect the state).</summary>
     internal BpfMap Map(string name) => _state.Maps.ByName[name];
 
-    /// <summary>The pinned link.</summary>
-    internal NetNsLink Link => _state.Link;
+    /// <summary>The pinned link (null where this process may not open it).</summary>
+    internal NetNsLink? Link => _state.Link;
 
     // ---------------------------------------------------------------- helpers
 

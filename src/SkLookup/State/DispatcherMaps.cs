@@ -13,19 +13,24 @@ internal sealed class DispatcherMaps : IDisposable
     private readonly string _path;
     private readonly Dictionary<string, BpfMap> _byName;
 
-    private DispatcherMaps(string path, Dictionary<string, BpfMap> byName)
+    private readonly HashSet<string> _readOnly;
+
+    private DispatcherMaps(string path, Dictionary<string, BpfMap> byName, HashSet<string> readOnly)
     {
         _path = path;
         _byName = byName;
+        _readOnly = readOnly;
     }
 
     /// <summary>
     /// Opens every map of this layout that is pinned in <paramref name="path"/>; with <paramref name="preferStaged"/>,
-    /// the staged pin of a map (<see cref="StatePaths.StagedSuffix"/>) where there is one.
+    /// the staged pin of a map (<see cref="StatePaths.StagedSuffix"/>) where there is one. A map whose pin this
+    /// process may only read (a member of the state's group: <see cref="StatePaths.PinMode"/>) is opened read-only.
     /// </summary>
     public static DispatcherMaps OpenPinned(string path, bool preferStaged = false)
     {
         var maps = new Dictionary<string, BpfMap>();
+        var readOnly = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             foreach (var spec in ControlLayout.AllMaps)
@@ -33,10 +38,19 @@ internal sealed class DispatcherMaps : IDisposable
                 var pin = System.IO.Path.Combine(path, spec.Name);
                 if (preferStaged && File.Exists(pin + StatePaths.StagedSuffix))
                     pin += StatePaths.StagedSuffix;
-                if (File.Exists(pin))
+                if (!File.Exists(pin))
+                    continue;
+                try
+                {
                     maps[spec.Name] = BpfMap.OpenPinned(pin);
+                }
+                catch (BpfException exception) when (exception.Reason == BpfErrorReason.PermissionDenied)
+                {
+                    maps[spec.Name] = BpfMap.OpenPinnedReadOnly(pin);
+                    readOnly.Add(spec.Name);
+                }
             }
-            return new DispatcherMaps(path, maps);
+            return new DispatcherMaps(path, maps, readOnly);
         }
         catch
         {
@@ -45,6 +59,12 @@ internal sealed class DispatcherMaps : IDisposable
             throw;
         }
     }
+
+    /// <summary>True if every map was opened for writing.</summary>
+    public bool AllWritable => _readOnly.Count == 0;
+
+    /// <summary>True if every map that registering a socket writes (<see cref="StatePaths.RegistrationMaps"/>) was opened for writing.</summary>
+    public bool RegistrationWritable => !_readOnly.Overlaps(StatePaths.RegistrationMaps);
 
     /// <summary>The record of IPv4 bindings.</summary>
     public BpfMap Bindings4 => Get(DispatcherLayout.Bindings4);
@@ -102,6 +122,7 @@ internal sealed class DispatcherMaps : IDisposable
             if (_byName.Remove(name, out var old) && !ReferenceEquals(old, map))
                 old.Dispose();
             _byName[name] = map;
+            _readOnly.Remove(name);
         }
     }
 

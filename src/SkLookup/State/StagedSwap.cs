@@ -11,4 +11,7 @@ internal enum StagedSwap
 
     /// <summary>Staged pins of a swap that happened (the link runs the staged program): the staged maps are the truth.</summary>
     Happened,
+
+    /// <summary>Staged pins, seen by a process that may not open the link, so cannot tell whether the swap happened.</summary>
+    Unknown,
 }

@@ -6,10 +6,10 @@ namespace SkLookup.State;
 internal static class StateDirectory
 {
     /// <summary>
-    /// Creates <paramref name="path"/> with <see cref="StatePaths.DirectoryMode"/> (whatever the umask), if it is
-    /// missing; one that exists must be ours (see <see cref="CheckOurs"/>).
+    /// Creates the <c>sklookup/</c> root at <paramref name="path"/> with <see cref="StatePaths.RootMode"/> (whatever the
+    /// umask), if it is missing; one that exists must be ours (see <see cref="CheckOurs"/>).
     /// </summary>
-    public static void Create(string path)
+    public static void CreateRoot(string path)
     {
         if (Directory.Exists(path) || File.Exists(path))
         {
@@ -17,7 +17,7 @@ internal static class StateDirectory
             return;
         }
         Directory.CreateDirectory(path);
-        File.SetUnixFileMode(path, StatePaths.DirectoryMode);
+        BpfFileSystem.SetGroupAndMode(path, 0, StatePaths.RootMode);
         CheckOurs(path);
     }
 
@@ -26,13 +26,32 @@ internal static class StateDirectory
     /// failing if anything of that name exists: a staging directory that someone else pre-created (or planted as a
     /// symlink) is never used.
     /// </summary>
-    public static void CreateNew(string parent, string name)
+    public static void CreateNew(string parent, string name, uint gid)
     {
         CheckOurs(parent);
         using var directory = SafeDirectory.OpenRoot(parent);
         if (!directory.TryCreateChild(name, (int)StatePaths.DirectoryMode))
             throw new SteeringException(SteeringError.DamagedState,
                 $"{Path.Combine(parent, name)} exists already, and sklookup did not make it: remove it, and mount bpffs with mode=0755 so that no one else can create names there");
+        BpfFileSystem.SetGroupAndMode(Path.Combine(parent, name), gid, StatePaths.DirectoryMode);
+    }
+
+    /// <summary>The group of the state directory <paramref name="path"/>: the group its pins are given.</summary>
+    public static uint GroupOf(string path)
+    {
+        using var directory = SafeDirectory.OpenRoot(path);
+        return directory.Owner().Gid;
+    }
+
+    /// <summary>
+    /// Gives every pin in the state directory <paramref name="path"/> the directory's group and its
+    /// <see cref="StatePaths.PinMode"/>: an upgrade does this for state that an older version pinned with other modes.
+    /// </summary>
+    public static void ApplyModes(string path)
+    {
+        var gid = GroupOf(path);
+        foreach (var file in Directory.EnumerateFiles(path))
+            BpfFileSystem.SetGroupAndMode(file, gid, StatePaths.PinMode(Path.GetFileName(file)));
     }
 
     /// <summary>
@@ -65,26 +84,29 @@ internal static class StateDirectory
         }
     }
 
-    /// <summary>Pins <paramref name="map"/> at <paramref name="path"/> and sets <see cref="StatePaths.PinMode"/>.</summary>
+    /// <summary>Pins <paramref name="map"/> at <paramref name="path"/> with its <see cref="StatePaths.PinMode"/>, in the directory's group.</summary>
     public static void Pin(BpfMap map, string path)
     {
         map.Pin(path);
-        File.SetUnixFileMode(path, StatePaths.PinMode);
+        SetAccess(path);
     }
 
-    /// <summary>Pins <paramref name="program"/> at <paramref name="path"/> and sets <see cref="StatePaths.PinMode"/>.</summary>
+    /// <inheritdoc cref="Pin(BpfMap, string)"/>
     public static void Pin(BpfProgram program, string path)
     {
         program.Pin(path);
-        File.SetUnixFileMode(path, StatePaths.PinMode);
+        SetAccess(path);
     }
 
-    /// <summary>Pins <paramref name="link"/> at <paramref name="path"/> and sets <see cref="StatePaths.PinMode"/>.</summary>
+    /// <inheritdoc cref="Pin(BpfMap, string)"/>
     public static void Pin(NetNsLink link, string path)
     {
         link.Pin(path);
-        File.SetUnixFileMode(path, StatePaths.PinMode);
+        SetAccess(path);
     }
+
+    private static void SetAccess(string pin) =>
+        BpfFileSystem.SetGroupAndMode(pin, GroupOf(Path.GetDirectoryName(pin)!), StatePaths.PinMode(Path.GetFileName(pin)));
 
     /// <summary>
     /// Removes a state directory and everything in it, however incomplete: it detaches every pinned link

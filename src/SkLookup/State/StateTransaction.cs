@@ -44,7 +44,7 @@ namespace SkLookup.State;
 /// </remarks>
 internal sealed class StateTransaction : IDisposable
 {
-    private StateTransaction(string path, NetNsLink link, BpfProgram program, DispatcherMaps maps)
+    private StateTransaction(string path, NetNsLink? link, BpfProgram program, DispatcherMaps maps)
     {
         Path = path;
         Link = link;
@@ -55,8 +55,12 @@ internal sealed class StateTransaction : IDisposable
     /// <summary>The state directory.</summary>
     public string Path { get; }
 
-    /// <summary>The pinned link.</summary>
-    public NetNsLink Link { get; }
+    /// <summary>
+    /// The pinned link, or null where this process may not open it (the kernel opens a link pin only read-write,
+    /// and its mode gives that to root alone): such a process may read the state, and register sockets if its group
+    /// may, but not change the program.
+    /// </summary>
+    public NetNsLink? Link { get; }
 
     /// <summary>The program the link runs.</summary>
     public BpfProgram Program { get; private set; }
@@ -77,7 +81,7 @@ internal sealed class StateTransaction : IDisposable
     public bool NeedsRecovery { get; private set; } = true;
 
     /// <summary>Builds the state of <paramref name="netns"/> on the side, attaches it, and renames it into place at <paramref name="path"/> (invariant 1).</summary>
-    public static void Build(NetworkNamespace netns, string bpffsPath, string path)
+    public static void Build(NetworkNamespace netns, string bpffsPath, string path, uint gid)
     {
         var tempName = StatePaths.TempPrefix(netns.Inode) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var temp = System.IO.Path.Combine(StatePaths.Root(bpffsPath), tempName);
@@ -85,7 +89,7 @@ internal sealed class StateTransaction : IDisposable
         BpfProgram? program = null;
         NetNsLink? link = null;
         // Made with mkdirat, which fails if the name exists, so no one can pre-create (or plant a link as) it.
-        StateDirectory.CreateNew(StatePaths.Root(bpffsPath), tempName);
+        StateDirectory.CreateNew(StatePaths.Root(bpffsPath), tempName, gid);
         try
         {
             foreach (var spec in ControlLayout.AllMaps)
@@ -120,24 +124,36 @@ internal sealed class StateTransaction : IDisposable
     /// Opens the state at <paramref name="path"/>, whose <paramref name="link"/> runs the program with
     /// <paramref name="programId"/>. A writer first finishes or discards a swap that a crash left staged
     /// (invariant 4) and re-pins the program (invariant 7). On success the instance owns the link.
+    /// Without the link (a process that may not open it), the program is the one its pin names: with no staged
+    /// pins, that is the one the link runs (invariant 7), and with staged pins such a process may not write.
     /// </summary>
-    public static StateTransaction Open(string path, NetNsLink link, uint programId, bool write)
+    public static StateTransaction Open(string path, NetNsLink? link, uint? programId, bool write)
     {
         var staged = StagedSwap.None;
-        if (write)
-            RecoverStaged(path, programId);
+        if (programId is not { } attached)
+        {
+            if (HasStaged(path))
+            {
+                if (write)
+                    throw new SteeringException(SteeringError.PermissionDenied,
+                        $"permission denied: a program swap in {path} was interrupted, and only root may finish it: run 'sklookup upgrade' as root; nothing was changed");
+                staged = StagedSwap.Unknown;
+            }
+        }
+        else if (write)
+            RecoverStaged(path, attached);
         else
-            staged = FindStaged(path, programId);
+            staged = FindStaged(path, attached);
         BpfProgram? program = null;
         DispatcherMaps? maps = null;
         try
         {
-            program = BpfProgram.OpenById(programId);
+            program = OpenProgram(path, programId);
             // A reader cannot finish a swap (it holds the lock shared), but it sees through one: the staged maps of a
             // swap that happened are the ones the attached program reads.
             maps = DispatcherMaps.OpenPinned(path, preferStaged: staged == StagedSwap.Happened);
             var state = new StateTransaction(path, link, program, maps) { Staged = staged };
-            if (write)
+            if (write && link is not null)
                 state.RepinProgram();
             return state;
         }
@@ -147,6 +163,29 @@ internal sealed class StateTransaction : IDisposable
             program?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The program the link runs, opened by its pin (which needs only read access to it) rather than by id (which
+    /// needs CAP_SYS_ADMIN): the <see cref="StatePaths.Program"/> pin, or the staged one of a swap the kernel took;
+    /// by id only when a crash left neither naming it.
+    /// </summary>
+    private static BpfProgram OpenProgram(string path, uint? programId)
+    {
+        foreach (var name in new[] { StatePaths.Program, StatePaths.Program + StatePaths.StagedSuffix })
+        {
+            var pin = System.IO.Path.Combine(path, name);
+            if (!File.Exists(pin))
+                continue;
+            var program = BpfProgram.OpenPinnedReadOnly(pin);
+            if (programId is null || program.Info.Id == programId)
+                return program;
+            program.Dispose();
+        }
+        if (programId is { } id)
+            return BpfProgram.OpenById(id);
+        throw new SteeringException(SteeringError.DamagedState,
+            $"the state at {path} is damaged (the program is not pinned): run unload to remove it, then load again");
     }
 
     /// <summary>
@@ -168,6 +207,13 @@ internal sealed class StateTransaction : IDisposable
             Swap(shape);
         else
             AttachedFingerprint = shape.Fingerprint;
+        NeedsRecovery = false;
+    }
+
+    /// <summary>Records that the attached program is the one for the shape with <paramref name="fingerprint"/>, checked by a process that may not swap it.</summary>
+    public void MarkRecovered(string fingerprint)
+    {
+        AttachedFingerprint = fingerprint;
         NeedsRecovery = false;
     }
 
@@ -257,7 +303,7 @@ internal sealed class StateTransaction : IDisposable
             StateDirectory.Pin(program, programPin);
             staged.Add(programPin);
             if (program.Info.Id != Program.Info.Id)
-                Link.Update(program, Program);
+                (Link ?? throw new SteeringException(SteeringError.PermissionDenied, $"permission denied: only root may change the program of {Path}")).Update(program, Program);
         }
         catch
         {
@@ -286,7 +332,7 @@ internal sealed class StateTransaction : IDisposable
     {
         Maps.Dispose();
         Program.Dispose();
-        Link.Dispose();
+        Link?.Dispose();
     }
 
     /// <summary>Sets or clears <see cref="DispatcherMeta.RegistrationsMixed"/>.</summary>
@@ -328,7 +374,7 @@ internal sealed class StateTransaction : IDisposable
     /// </summary>
     private static StagedSwap FindStaged(string path, uint attachedProgramId)
     {
-        if (!Directory.EnumerateFiles(path, "*" + StatePaths.StagedSuffix).Any())
+        if (!HasStaged(path))
             return StagedSwap.None;
         try
         {
@@ -340,6 +386,8 @@ internal sealed class StateTransaction : IDisposable
             return StagedSwap.NeverHappened; // No staged program: the crash came before the swap.
         }
     }
+
+    private static bool HasStaged(string path) => Directory.EnumerateFiles(path, "*" + StatePaths.StagedSuffix).Any();
 
     private static void RecoverStaged(string path, uint attachedProgramId)
     {

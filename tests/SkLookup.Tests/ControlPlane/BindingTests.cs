@@ -27,7 +27,7 @@ public sealed class BindingTests
         Assert.Equal(BindingTable.Sort(bindings), d.Bindings());
         // The "program" pin follows the program the link runs.
         using (var pinned = SkLookup.Bpf.BpfProgram.OpenPinned(Path.Combine(scenario.StatePath, "program")))
-            Assert.Equal(d.Link.ReadInfo().ProgramId, pinned.Info.Id);
+            Assert.Equal(d.Link!.ReadInfo().ProgramId, pinned.Info.Id);
 
         var conflict = Assert.Throws<SteeringException>(() => d.AddBinding(B("other", "tcp", "192.0.2.0/24", "80")));
         Assert.Equal(SteeringError.AlreadyExists, conflict.Error);

@@ -20,14 +20,25 @@ public sealed class LifecycleTests
         Assert.Equal(["sklookup"], scenario.BpfFs.UserEntries());
     }
 
+    /// <summary>
+    /// The modes that make least privilege true: the root only root opens (0751), the state directory the group reads
+    /// (0750), the link root's alone (0600, since whoever opens it may detach it), the maps a registration writes the
+    /// group's to write (0660), and the rest the group's to read (0640).
+    /// </summary>
     [Fact]
     public void StateFilesHaveRestrictedModes()
     {
         using var scenario = new Scenario();
-        const UnixFileMode directory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
-        Assert.Equal(directory, File.GetUnixFileMode(scenario.StatePath));
+        const UnixFileMode rw = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        Assert.Equal(rw | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute, File.GetUnixFileMode(Path.GetDirectoryName(scenario.StatePath)!));
+        Assert.Equal(rw | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute, File.GetUnixFileMode(scenario.StatePath));
+        string[] groupWrites = ["sk_dest_opts", "sk_labels", "sk_meta", "sk_metrics", "sk_sockets"];
         foreach (var pin in Directory.EnumerateFiles(scenario.StatePath))
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(pin));
+        {
+            var name = Path.GetFileName(pin);
+            var expected = name == "link" ? rw : groupWrites.Contains(name) ? rw | UnixFileMode.GroupRead | UnixFileMode.GroupWrite : rw | UnixFileMode.GroupRead;
+            Assert.True(expected == File.GetUnixFileMode(pin), $"{name}: {File.GetUnixFileMode(pin)}, want {expected}");
+        }
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public sealed class RecoveryTests
         using var program = DispatcherLoader.Load(DispatcherShape.Empty, maps);
         empty.Pin(Path.Combine(scenario.StatePath, "sk_bind4-new"));
         program.Pin(Path.Combine(scenario.StatePath, "program-new"));
-        using (var attached = BpfProgram.OpenById(d.Link.ReadInfo().ProgramId))
+        using (var attached = BpfProgram.OpenById(d.Link!.ReadInfo().ProgramId))
             d.Link.Update(program, attached);
         empty.Dispose();
         scenario.Close();
@@ -112,7 +112,7 @@ public sealed class RecoveryTests
         using var program = DispatcherLoader.Load(DispatcherShape.Empty, maps);
         empty.Pin(Path.Combine(scenario.StatePath, "sk_bind4-new"));
         program.Pin(Path.Combine(scenario.StatePath, "program-new"));
-        using (var attached = BpfProgram.OpenById(d.Link.ReadInfo().ProgramId))
+        using (var attached = BpfProgram.OpenById(d.Link!.ReadInfo().ProgramId))
             d.Link.Update(program, attached);
         return program.Info.Id;
     }

@@ -20,7 +20,7 @@ public sealed class UpgradeTests
         var pairs = d.Bindings().Select(b => (b.Match, d.DestinationIdOf(b.Match)!.Value)).ToList();
         var maps = ControlLayout.AllMaps.ToDictionary(spec => spec.Name, spec => d.Map(spec.Name));
         using var older = DispatcherLoader.Load(DispatcherShape.From(pairs, inlineLimit: 0), maps);
-        using (var attached = BpfProgram.OpenById(d.Link.ReadInfo().ProgramId))
+        using (var attached = BpfProgram.OpenById(d.Link!.ReadInfo().ProgramId))
             d.Link.Update(older, attached);
         File.Delete(Path.Combine(d.StatePath, "program"));
         older.Pin(Path.Combine(d.StatePath, "program"));
@@ -82,7 +82,7 @@ public sealed class UpgradeTests
         {
             // (A program that passes everything would be this version's program for no bindings, which it knows.)
             using var foreign = BpfProgram.Load(new SkLookup.Bpf.Asm.Assembler().Return(SkLookup.Bpf.Asm.SkAction.Drop).Build("foreign"));
-            using var attached = BpfProgram.OpenById(d.Link.ReadInfo().ProgramId);
+            using var attached = BpfProgram.OpenById(d.Link!.ReadInfo().ProgramId);
             d.Link.Update(foreign, attached);
         }
         using (var d = scenario.Open(write: true))
