@@ -24,7 +24,7 @@ public sealed class DispatcherPropertyTests(ITestOutputHelper output)
     public void SearchedClassesAgreeWithTheModel()
     {
         using var rig = new PropertyRig();
-        PropertyDriver.Run(PropertyGen.SearchCases, rig.Check, fixedSeed: 20261202, cases: 12, cap: TimeSpan.FromSeconds(45), output.WriteLine);
+        PropertyDriver.Run(PropertyGen.SearchCases, rig.Check, fixedSeed: 20261202, cases: 10, cap: TimeSpan.FromSeconds(30), output.WriteLine);
     }
 
     /// <summary>Sets above 100,000 bindings (lookups on a sample of their boundaries), one in CI.</summary>
