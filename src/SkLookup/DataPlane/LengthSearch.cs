@@ -22,6 +22,11 @@ namespace SkLookup.DataPlane;
 /// specific port wins. A destination without a socket is the answer like any other, so its drop or fall-through
 /// applies exactly as in the other forms. The keys of both searches live in the family's probe table with the
 /// other classes' keys; the class's protocol is part of every key.</para>
+/// <para>The address prefilter has each marker's bit set in the buckets of the binding it leads to
+/// (<see cref="PrefilterProbes"/>), and a node whose bit is clear for the packet counts as a miss without a probe.
+/// That is safe: every marker on the way to the packet's best binding lies on that binding's path, so its bit is set
+/// where the binding can match; a skipped entry only leads where no better binding matches, and its best matching
+/// prefix is then the one that the search reaches anyway.</para>
 /// <para>Markers depend on bindings of other lengths, so a single bind or unbind in a class of this form is not
 /// applied in place: the program and its tables are rebuilt (<see cref="DispatcherLoader.TryUpdateInPlace"/>).</para>
 /// </remarks>
@@ -33,8 +38,8 @@ internal sealed class LengthSearch
     /// search takes an IPv6 hit from 673-854 ns to 75-139 ns and a miss on a bound port from 1,065-1,563 ns to
     /// 64-125 ns (IPv4, whose prefilter is precise there, 17-22 ns either way). With the five lengths of the mixed
     /// mixes it is as fast for IPv4 and faster for IPv6 (a hit 28-41 ns instead of 51-66), but a searched class takes
-    /// 2.6 to 3.6 times the table entries (its markers), builds up to five times slower, and a single bind or unbind
-    /// in it rebuilds the program; so the few-length mixes keep the probes in turn and their in-place changes.
+    /// more table entries (its markers: 2.6 to 3.6 times the bindings with every length), builds up to five times
+    /// slower, and a single bind or unbind in it rebuilds the program; so the few-length mixes keep the probes in turn and their in-place changes.
     /// </summary>
     public const int Threshold = 16;
 
