@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the fuzzer and the live-traffic run with a larger budget, and the kill-point suite, and writes RELIABILITY.md (as root).
+# Runs the fuzzer and the live-traffic run with a larger budget, the kill-point suite and the privilege matrix, and writes RELIABILITY.md (as root).
 #   scripts/reliability.sh              # scale 20: about 10 minutes on two shared cores
 #   SKLOOKUP_FUZZ_SCALE=5 scripts/reliability.sh
 # Everything happens in network namespaces and bpffs mounts the tests create and remove; the machine's own
@@ -15,7 +15,7 @@ trap 'rm -rf "$data"' EXIT
 start=$(date +%s)
 dotnet build tests/SkLookup.Cli.Tests/SkLookup.Cli.Tests.csproj -c Release --verbosity quiet -nologo || exit 1
 SKLOOKUP_FUZZ_SCALE="$scale" SKLOOKUP_RELIABILITY_DIR="$data" \
-  dotnet test tests/SkLookup.Cli.Tests/SkLookup.Cli.Tests.csproj -c Release --no-build --filter "Category=Fuzz|Category=KillPoints" \
+  dotnet test tests/SkLookup.Cli.Tests/SkLookup.Cli.Tests.csproj -c Release --no-build --filter "Category=Fuzz|Category=KillPoints|Category=Privileges" \
   --logger "console;verbosity=normal" >"$data/test.log" 2>&1
 status=$?
 python3 scripts/reliability-report.py "$data" "$scale" "$start" "$status" >RELIABILITY.md || exit 1

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using SkLookup.Bpf.Features;
+using SkLookup.Cli.Tests.Fuzz;
 using SkLookup.TestKit;
 
 namespace SkLookup.Cli.Tests;
@@ -14,6 +15,7 @@ namespace SkLookup.Cli.Tests;
 /// <c>--group 4242</c>, so no group has to exist on the machine. Every refusal is one line, exit 6, and leaves
 /// the state exactly as it was.
 /// </summary>
+[Trait("Category", "Privileges")]
 public sealed class PrivilegeTests : IDisposable
 {
     private const string Gid = "4242";
@@ -88,9 +90,36 @@ public sealed class PrivilegeTests : IDisposable
         return data;
     }
 
+    /// <summary>Counts one case for RELIABILITY.md (scripts/reliability.sh), as a failure if <paramref name="check"/> throws.</summary>
+    private static async Task Trial(string property, string method, Func<Task> check)
+    {
+        var failed = true;
+        try
+        {
+            await check();
+            failed = false;
+        }
+        finally
+        {
+            FuzzBudget.Record("privileges", property, 1, failed ? 1 : 0, method);
+        }
+    }
+
+    private static Task Trial(string property, string method, Action check) => Trial(property, method, () =>
+    {
+        check();
+        return Task.CompletedTask;
+    });
+
+    private const string Method = "the built tool runs as a child process in the sandbox's namespace through nsenter and setpriv";
+
     [Theory]
     [MemberData(nameof(Refused))]
-    public void RefusalIsOneLineAndChangesNothing(Caller caller, string command)
+    public Task RefusalIsOneLineAndChangesNothing(Caller caller, string command) => Trial(
+        $"{caller}: every command it may not run is refused with one line and exit 6, and changes nothing",
+        $"{Method}; root's `status --json`, and every pin's path, mode and group, compared before and after", () => Refused(caller, command));
+
+    private void Refused(Caller caller, string command)
     {
         var before = Snapshot();
 
@@ -114,7 +143,7 @@ public sealed class PrivilegeTests : IDisposable
     [Theory]
     [InlineData(Caller.GroupMember)]
     [InlineData(Caller.RootWithoutCapabilities)]
-    public void ReadsStatusAndBindings(Caller caller)
+    public Task ReadsStatusAndBindings(Caller caller) => Trial($"{caller}: reads status and bindings, as root sees them", Method, () =>
     {
         var status = RunAs(caller, "status").AssertOk().Output;
         var bindings = RunAs(caller, "bindings").AssertOk().Output;
@@ -122,13 +151,19 @@ public sealed class PrivilegeTests : IDisposable
         Assert.Contains("127.0.0.1/32", status);
         Assert.Contains("127.0.0.2/32", bindings);
         Assert.Equal(_sandbox.Run("bindings").AssertOk().Output, bindings);
-    }
+    });
 
     /// <summary>The review's check: a group member with no capabilities registers a socket it made itself, on this kernel.</summary>
     [SkippableFact]
     public async Task AGroupMemberRegistersItsOwnSocket()
     {
         Skip.IfNot(File.Exists("/usr/bin/systemd-socket-activate"), "needs systemd-socket-activate (package systemd) to hand the group member a socket of its own");
+        await Trial("GroupMember: registers a socket it made itself, with no capability (CAP_BPF before Linux 6.5)",
+            $"{Method}; systemd-socket-activate, as the group member, makes the socket and runs `register` with it", RegisterOwnSocket);
+    }
+
+    private async Task RegisterOwnSocket()
+    {
         // systemd-socket-activate (as the group member) makes the listening socket, and runs register with it once a
         // connection arrives; the address is not bound, so the connection reaches the socket by the normal lookup.
         var start = new ProcessStartInfo("nsenter") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -168,16 +203,17 @@ public sealed class PrivilegeTests : IDisposable
     [Theory]
     [InlineData(Caller.GroupMember)]
     [InlineData(Caller.RootWithoutCapabilities)]
-    public void UnregistersASocket(Caller caller)
+    public Task UnregistersASocket(Caller caller) => Trial($"{caller}: unregisters a socket that root registered", Method, () =>
     {
         RunAs(caller, "unregister", "db", "ipv4", "tcp").AssertOk();
 
         Assert.Matches(@"db\s+ipv4\s+tcp\s+\d+\s+1\s+none", _sandbox.Run("status").AssertOk().Output);
-    }
+    });
 
     /// <summary>tubular's TUBE-95: an outsider must not be able to take the lock that writers wait for.</summary>
     [Fact]
-    public void AnOutsiderCannotTakeTheLocks()
+    public Task AnOutsiderCannotTakeTheLocks() => Trial("Outsider: cannot take the lock of sklookup/ or of a state directory (tubular's TUBE-95)",
+        "flock --nonblock as uid 65534 through setpriv", () =>
     {
         var state = Directory.EnumerateDirectories(_sandbox.BpfFs["sklookup"]).Single();
         foreach (var locked in new[] { _sandbox.BpfFs["sklookup"], state })
@@ -186,7 +222,7 @@ public sealed class PrivilegeTests : IDisposable
             Assert.True(result.ExitCode != 0, $"an outsider locked {locked}");
             Assert.Contains("Permission denied", result.Error);
         }
-    }
+    });
 
     /// <summary>State pinned by an older version, with other modes, gets this version's from an upgrade.</summary>
     [Fact]
@@ -204,7 +240,7 @@ public sealed class PrivilegeTests : IDisposable
     }
 
     [Fact]
-    public void AGroupMemberServesMetrics()
+    public Task AGroupMemberServesMetrics() => Trial("GroupMember: serves metrics", $"{Method}; one scrape over TCP in the namespace", () =>
     {
         var start = new ProcessStartInfo("nsenter") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in (string[])[$"--net={_sandbox.NetNsPath}", .. As(Caller.GroupMember), "dotnet", Path.Combine(AppContext.BaseDirectory, "SkLookup.Cli.dll"),
@@ -224,7 +260,7 @@ public sealed class PrivilegeTests : IDisposable
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
         }
-    }
+    });
 
     private string Scrape(int port, Func<bool> gaveUp)
     {

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using SkLookup.Bpf.Asm;
 using SkLookup.Bpf.Interop;
 
@@ -225,9 +224,7 @@ public static class Probe
         if (program is null)
             return KernelVersion.Current >= new Version(6, 18);
         var bytes = MemoryMarshal.AsBytes(spec.Instructions.ToArray().AsSpan());
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(bytes, digest);
-        return string.Equals(program.Info.Tag, Convert.ToHexStringLower(digest[..8]), StringComparison.OrdinalIgnoreCase);
+        return string.Equals(program.Info.Tag, Convert.ToHexStringLower(ShaDigest.Sha256(bytes).AsSpan(0, 8)), StringComparison.OrdinalIgnoreCase);
     }
 
     private static unsafe bool ProbeBatch()

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using SkLookup.Bpf.Asm;
 
 namespace SkLookup.Bpf;
@@ -30,11 +29,7 @@ public static class ProgramTag
     public static (string Sha1, string Sha256) Compute(ProgramSpec spec)
     {
         var bytes = HashedBytes(spec);
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA1.HashData(bytes, digest);
-        var sha1 = Convert.ToHexStringLower(digest[..8]);
-        SHA256.HashData(bytes, digest);
-        return (sha1, Convert.ToHexStringLower(digest[..8]));
+        return (Convert.ToHexStringLower(ShaDigest.Sha1(bytes).AsSpan(0, 8)), Convert.ToHexStringLower(ShaDigest.Sha256(bytes).AsSpan(0, 8)));
     }
 
     private static byte[] HashedBytes(ProgramSpec spec)

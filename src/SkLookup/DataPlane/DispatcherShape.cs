@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Net.Sockets;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 
 namespace SkLookup.DataPlane;
@@ -188,9 +188,8 @@ internal sealed class DispatcherShape
         // a program is due when the smallest size that the count allows changes.
         foreach (var (family, entries) in _hashed.OrderBy(t => t.Key))
             text.Append(CultureInfo.InvariantCulture, $";table{family}={ProbeTable.MinimumBits(entries.Count)}x{ProbeTable.SlotsPerBucket}");
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()), hash);
-        return Convert.ToHexStringLower(hash[..16]);
+        // Not a cryptographic hash: one would load OpenSSL, which costs a short command more than its whole budget.
+        return Convert.ToHexStringLower(XxHash128.Hash(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     /// <summary>The 32-bit word <paramref name="word"/> of the network mask for <paramref name="prefixLength"/>, as a little-endian load of network-order bytes sees it.</summary>
