@@ -26,6 +26,15 @@ internal sealed record BenchmarkOptions
     /// <summary>Run the control-plane benchmark.</summary>
     public bool ControlPlane { get; init; } = true;
 
+    /// <summary>Only the library's apply of the control-plane benchmark (at <see cref="BindingCounts"/>, or all its counts), logged, no report.</summary>
+    public bool ApplyOnly { get; init; }
+
+    /// <summary>The dispatcher's binding mixes to measure in the test runs (null: all); the other candidates always run.</summary>
+    public IReadOnlySet<string>? Mixes { get; init; }
+
+    /// <summary>From how many probes a hashed class is searched in the test runs (null: the library's threshold).</summary>
+    public int? SearchThreshold { get; init; }
+
     /// <summary>The floods to run.</summary>
     public IReadOnlyList<LookupShape> Shapes { get; init; } = LookupShape.All;
 
@@ -57,14 +66,19 @@ internal sealed record BenchmarkOptions
     public string CommandLine { get; init; } = "";
 
     public const string Usage = """
-        usage: SkLookup.Benchmarks [--quick] [--only testruns|floods|two-cpu|one-cpu|anyport|control] [--shapes tcp4,tcp6,udp4,udp6]
+        usage: SkLookup.Benchmarks [--quick] [--only testruns|floods|two-cpu|one-cpu|anyport|control|apply] [--shapes tcp4,tcp6,udp4,udp6]
                                    [--rounds N] [--seconds S] [--testrun-rounds N] [--bindings 1,200,...]
-                                   [--source-cpu N] [--receiver-cpu N] [--output PATH]
+                                   [--mixes host,mixed,...] [--search-threshold N] [--source-cpu N] [--receiver-cpu N] [--output PATH]
           --quick           2 s runs, 3 flood rounds, 5 test-run rounds of 15 ms; default: 4 s runs,
                             5 flood rounds, 9 test-run rounds of 30 ms
           --bindings        measure the test-run candidates only at these binding counts (default: 1,200,10000,100000,1000000)
+          --mixes           measure the dispatcher only in these binding mixes (names as in the report: host, host+any, mixed,
+                            mixed+any, every length, every length+any); the floors and the series' program still run
+          --search-threshold  search the prefix lengths of a hashed class from N probes on (default: the library's), to
+                            compare the searched form with the probes in turn
           --only            run one part: the test runs, the floods (both layouts), one flood layout, the any-port
-                            floods (dispatcher against nftables TPROXY, both layouts) or the control plane
+                            floods (dispatcher against nftables TPROXY, both layouts) or the control plane; apply: only
+                            the control plane's library apply (at --bindings, default 1000,100000,1000000), logged, no report
           --output          where to write the report (default: BENCHMARKS.md in the current directory)
         Needs root: it creates network namespaces, a veth pair and BPF programs (never in the machine's own namespace).
         """;
@@ -100,13 +114,16 @@ internal sealed record BenchmarkOptions
                     "one-cpu" => options with { TestRuns = false, TwoCpuFloods = false, ControlPlane = false },
                     "anyport" => options with { TestRuns = false, ServiceFloods = false, ControlPlane = false },
                     "control" => options with { TestRuns = false, TwoCpuFloods = false, OneCpuFloods = false },
-                    var other => throw new ArgumentException($"--only takes testruns, floods, two-cpu, one-cpu, anyport or control, not '{other}'"),
+                    "apply" => options with { TestRuns = false, TwoCpuFloods = false, OneCpuFloods = false, ControlPlane = false, ApplyOnly = true },
+                    var other => throw new ArgumentException($"--only takes testruns, floods, two-cpu, one-cpu, anyport, control or apply, not '{other}'"),
                 },
                 "--shapes" => options with { Shapes = Value().Split(',').Select(LookupShape.Parse).ToList() },
                 "--rounds" => options with { FloodRounds = PositiveInt(option, Value()) },
                 "--seconds" => options with { FloodSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--testrun-rounds" => options with { TestRunRounds = PositiveInt(option, Value()) },
                 "--bindings" => options with { BindingCounts = Value().Split(',').Select(count => PositiveInt(option, count.Replace("_", ""))).ToHashSet() },
+                "--search-threshold" => options with { SearchThreshold = PositiveInt(option, Value()) },
+                "--mixes" => options with { Mixes = Value().Split(',').Select(name => name.Trim()).ToHashSet() },
                 "--source-cpu" => options with { SourceCpu = Cpu(cpus, Value()) },
                 "--receiver-cpu" => options with { ReceiverCpu = Cpu(cpus, Value()) },
                 "--output" => options with { Output = Value() },

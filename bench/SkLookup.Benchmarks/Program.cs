@@ -55,7 +55,10 @@ try
     {
         testRunSettings = new TestRunSettings(options.ReceiverCpu, options.TestRunRounds, TimeSpan.FromMilliseconds(options.TestRunMilliseconds));
         Log($"1. per-lookup cost: {LookupCandidates.All.Count} candidate(s), {testRunSettings.Rounds} rounds, pinned to CPU {testRunSettings.Cpu}");
-        testRuns = new TestRunBenchmark(testRunSettings, Log).Run(LookupCandidates.All, options.Shapes,
+        if (options.SearchThreshold is { } threshold)
+            SkLookup.Benchmarks.Dispatching.DispatcherFixture.SearchThreshold = threshold;
+        var candidates = LookupCandidates.All.Where(candidate => options.Mixes is null || candidate is not DispatcherCandidate dispatcher || options.Mixes.Contains(dispatcher.Mix.Name)).ToList();
+        testRuns = new TestRunBenchmark(testRunSettings, Log).Run(candidates, options.Shapes,
             count => count == 0 || options.BindingCounts is null || options.BindingCounts.Contains(count));
     }
 
@@ -86,6 +89,15 @@ try
             Log($"4. any port to one socket, {settings.Layout}: {anyPortTargets.Count} flood(s) × {AnyPortConfigurations.All.Count} configurations × {settings.Rounds} rounds");
             anyPortFloods.Add(new FloodBenchmark(settings, Log).Run(anyPortTargets, AnyPortConfigurations.All));
         }
+    }
+
+    if (options.ApplyOnly)
+    {
+        var counts = ControlPlaneBenchmark.ApplyCounts.Where(count => options.BindingCounts is null || options.BindingCounts.Contains(count)).ToList();
+        Log($"3. control plane, apply only: {string.Join(", ", counts.Select(count => count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)))} bindings; no report is written");
+        new ControlPlaneBenchmark(Environment.CurrentDirectory, options.Quick, Log).RunApplies(counts);
+        Log($"done; load {MachineInfo.LoadAverageNow()}");
+        return 0;
     }
 
     ControlPlaneResults? controlPlane = null;

@@ -47,6 +47,21 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
         }
     }
 
+    /// <summary>Only the library's apply at <paramref name="counts"/>, for a quick check of its time and memory.</summary>
+    public IReadOnlyList<ApplyResult> RunApplies(IEnumerable<int> counts)
+    {
+        using var netns = NetworkNamespace.CreatePrivate();
+        using var bpffs = PrivateBpfFs.Mount();
+        try
+        {
+            return counts.Select(count => MeasureApply(netns, bpffs.Path, count, Repeats(count))).ToList();
+        }
+        finally
+        {
+            Dispatcher.Unload(netns, bpffs.Path);
+        }
+    }
+
     private int Repeats(int count) => count switch
     {
         <= 1_000 => quick ? 3 : 7,
@@ -100,7 +115,7 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
                 if (diff.Added.Count != 1 || diff.Removed.Count != 1)
                     throw new InvalidOperationException($"re-applying {count:N0} bindings with one changed added {diff.Added.Count:N0} and removed {diff.Removed.Count:N0}");
             }
-            log($"  apply {count:N0} bindings: dispatcher load {load[^1]:F3} s, apply {apply[^1]:F3} s, apply again with one changed {reapply[^1]:F3} s");
+            log($"  apply {count:N0} bindings: dispatcher load {load[^1]:F3} s, apply {apply[^1]:F3} s, apply again with one changed {reapply[^1]:F3} s; load {Machine.MachineInfo.LoadAverageNow()}");
         }
         Dispatcher.Unload(netns, bpffs);
         // The program alone for the same bindings, outside the control plane: deriving the shape, placing the
@@ -112,7 +127,7 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
             programSeconds.Add(fixture.BuildTime.TotalSeconds);
         }
         var result = new ApplyResult(count, load, apply, reapply, memory, programSeconds);
-        log($"  the program alone for {count:N0} bindings: {Statistics.Summary.MedianOf(programSeconds):F3} s");
+        log($"  the program alone for {count:N0} bindings: {Statistics.Summary.MedianOf(programSeconds):F3} s; load {Machine.MachineInfo.LoadAverageNow()}");
         log($"  {count:N0} bindings take {result.TotalBytes / 1048576.0:F1} MiB of kernel memory: " +
             string.Join(", ", memory.Select(item => $"{item.Name} {item.Bytes / 1048576.0:F2}")));
         return result;

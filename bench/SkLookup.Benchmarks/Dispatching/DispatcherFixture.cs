@@ -14,6 +14,9 @@ namespace SkLookup.Benchmarks.Dispatching;
 /// </summary>
 internal sealed class DispatcherFixture : IDisposable
 {
+    /// <summary>From how many probes a hashed class is searched (the library's threshold unless --search-threshold says otherwise).</summary>
+    public static int SearchThreshold { get; set; } = LengthSearch.Threshold;
+
     private readonly Dictionary<string, BpfMap> _maps;
     private readonly List<Socket> _sockets = [];
 
@@ -54,7 +57,7 @@ internal sealed class DispatcherFixture : IDisposable
             WritePorts(maps[DispatcherLayout.Ports.Name], portBits);
             // The program reads the ports map, the sockets, metrics and options; the binding hash maps are the
             // control plane's listing and are left empty here.
-            var shape = DispatcherShape.From(matches);
+            var shape = DispatcherShape.From(matches, searchThreshold: SearchThreshold);
             var program = DispatcherLoader.Load(shape, maps);
             return new DispatcherFixture(maps, program, shape, clock.Elapsed);
         }

@@ -53,7 +53,9 @@ internal static class TestRunSection
                         $"*{DispatcherCandidate.MissBoundPort}*: {BindingSet.MissAddress(LookupShape.All[0])} (or {BindingSet.MissAddress(LookupShape.All[1])}) on port " +
                         $"{BenchmarkAddresses.ServicePort}, which a binding names but on no covering prefix: every probe of the class runs and misses. " +
                         $"Up to {SkLookup.DataPlane.DispatcherShape.InlineLimit} bindings a class is compiled into compares (no helper call), above that it is " +
-                        "looked up in the program's probe table (two-choice buckets of four slots), one probe per prefix length (and port kind) present.");
+                        "looked up in the program's probe table (two-choice buckets of four slots), one probe per prefix length (and port kind) present, " +
+                        $"or, with {SkLookup.DataPlane.LengthSearch.Threshold} or more such probes (the every-length mixes), a binary search on the prefix lengths " +
+                        "with markers, one search per port kind.");
         text.AppendLine();
 
         Floors(text, report);

@@ -200,6 +200,8 @@ internal sealed class BindingSummary
         var probe = Get(ProbeKey(trafficClass, match.Prefix.PrefixLength, match.Port != 0));
         if (delta > 0 ? probe == 0 : probe <= 1)
             return false; // A probe appears or goes.
+        if (IsSearched(trafficClass))
+            return false; // Its markers carry best matching prefixes of other lengths: the program and its tables are built anew.
         foreach (var other in TrafficClasses.All)
             if (other.Family() == match.Family && CountOf(other) is var count && count > DispatcherShape.InlineLimit)
                 familyKeys += count;
@@ -208,7 +210,23 @@ internal sealed class BindingSummary
     }
 
     /// <summary>True if moving <paramref name="match"/> to another destination leaves the program's code as it is (a hashed class: ids are in its table, not its code).</summary>
-    public bool KeepsProgramOnMove(BindingMatch match) => CountOf(BindingState.ClassOf(match)) > DispatcherShape.InlineLimit;
+    public bool KeepsProgramOnMove(BindingMatch match) =>
+        CountOf(BindingState.ClassOf(match)) > DispatcherShape.InlineLimit && !IsSearched(BindingState.ClassOf(match));
+
+    /// <summary>
+    /// True if the hashed class <paramref name="trafficClass"/> has the probes that make it a <see cref="DataPlane.LengthSearch"/>
+    /// (as <see cref="DispatcherShape"/> decides it): at most 2 × 129 lookups, stopping at the threshold.
+    /// </summary>
+    private bool IsSearched(TrafficClass trafficClass)
+    {
+        var probes = 0;
+        var longest = trafficClass.Family() == Family.IPv4 ? 32 : 128;
+        for (var length = 0; length <= longest; length++)
+            foreach (var specific in (bool[])[true, false])
+                if (Get(ProbeKey(trafficClass, length, specific)) > 0 && ++probes >= DataPlane.LengthSearch.Threshold)
+                    return true;
+        return false;
+    }
 
     /// <summary>Counts a binding added (+1) or removed (-1) in the map.</summary>
     public void Record(BindingMatch match, uint id, int delta)

@@ -61,15 +61,24 @@ internal static class AddressPrefilter
     /// buckets, and many bindings share one such prefix and bit, so each distinct (prefix, bit) is expanded once:
     /// expanding every short binding made 100,000 bindings with short IPv6 prefixes take minutes.
     /// </summary>
-    public static ulong[] Build(Family family, IEnumerable<BindingMatch> matches)
+    public static ulong[] Build(Family family, IEnumerable<BindingMatch> matches) =>
+        Build(family, matches.Select(match => (match.Prefix, match.Prefix.PrefixLength, match.Port != 0)));
+
+    /// <summary>
+    /// The filter for probes of the given lengths and port kinds, each set in the buckets of a prefix: a binding's own
+    /// (its prefix, its length), or, for a marker of a <see cref="LengthSearch"/>, the binding it leads to (that
+    /// binding's prefix, the marker's length), so that a search skips a marker only where its binding cannot match.
+    /// </summary>
+    public static ulong[] Build(Family family, IEnumerable<(System.Net.IPNetwork Prefix, int Length, bool SpecificPort)> probes)
     {
         var masks = new ulong[Buckets];
         var everywhere = 0ul;
         var wide = new HashSet<(System.Net.IPNetwork Prefix, ulong Bit)>();
         var significant = family == Family.IPv4 ? 16 : 32;
-        foreach (var match in matches)
+        foreach (var (prefix, probeLength, specificPort) in probes)
         {
-            var bit = 1ul << Bit(family, match.Prefix.PrefixLength, match.Port != 0);
+            var match = new BindingMatch(Protocol.Tcp, prefix, specificPort ? (ushort)1 : (ushort)0);
+            var bit = 1ul << Bit(family, probeLength, specificPort);
             var length = match.Prefix.PrefixLength;
             if (length == 0 || (family == Family.IPv6 && length <= 16))
                 everywhere |= bit;

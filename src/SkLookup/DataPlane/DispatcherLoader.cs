@@ -43,12 +43,18 @@ internal static class DispatcherLoader
     /// <summary>
     /// Brings the probe tables of a loaded <paramref name="program"/> up to date after bindings of hashed
     /// classes were removed and added, without a new program. Returns false when that is not possible
-    /// (the shape's fingerprint changed, or a key found no free slot): then load a new program and swap it in.
+    /// (the shape's fingerprint changed, a change is in a class of <see cref="LengthSearch"/> form, or a key found no
+    /// free slot): then load a new program and swap it in.
     /// </summary>
     public static bool TryUpdateInPlace(BpfProgram program, string loadedFingerprint, DispatcherShape shape,
         IEnumerable<BindingMatch> removed, IEnumerable<(BindingMatch Match, uint DestinationId)> added)
     {
         if (loadedFingerprint != shape.Fingerprint)
+            return false;
+        // A searched class's markers and their best matching prefixes depend on bindings of other lengths: a change
+        // there builds the program and its tables anew (LengthSearch).
+        var searched = shape.Classes.Where(c => c.Search is not null).Select(c => c.Class).ToHashSet();
+        if (searched.Count > 0 && removed.Concat(added.Select(a => a.Match)).Any(match => searched.Contains(TrafficClasses.Of(match.Family, match.Protocol))))
             return false;
         return TryUpdateTables(program, shape.HashedFamilies, removed, added);
     }

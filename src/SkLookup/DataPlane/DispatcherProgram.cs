@@ -11,7 +11,8 @@ namespace SkLookup.DataPlane;
 /// a traffic class without bindings costs one compare; a small class is compiled into decision trees
 /// (a binary search over port and address words per prefix length); a large one probes its family's
 /// <see cref="ProbeTable"/> once per prefix length present, after the <see cref="AddressPrefilter"/>
-/// and the ports map have ruled out the probes that cannot match. Kernel helper calls are the dominant
+/// and the ports map have ruled out the probes that cannot match, or, with many lengths, runs a binary
+/// search on its prefix lengths (<see cref="LengthSearch"/>). Kernel helper calls are the dominant
 /// cost (each call and return is expensive under return-stack mitigations), so matching makes none:
 /// array lookups are inlined by the verifier, and the only calls are the three that a redirect needs.
 /// Generation touches no kernel: <see cref="DispatcherLoader"/> loads the program with its tables.
@@ -26,13 +27,19 @@ namespace SkLookup.DataPlane;
 /// relay every 48 probes, so that no jump needs more than the 16-bit offsets BPF allows. Decision trees load
 /// each compared word from the context rather than copying R7 and R8, so that the verifier's states after a
 /// tree's misses stay equal and prune (the copies made a hundred trees exhaust the verifier, E2BIG).</para>
-/// <para>The cost of a large class grows linearly with the number of (prefix length, port kind) probes that the
-/// prefilter leaves for the looked-up address: a probe that misses is about 20 instructions (hash, one inlined
-/// array access, the first bucket's tails until an empty slot). Binary search on prefix lengths with markers
-/// (Waldvogel et al.) would make it logarithmic; with ports in the key it needs one search per port kind
-/// (markers keyed by port, so that their best-matching-prefix values do not depend on the packet), and the
-/// markers' values must be maintained on a single bind, which touches every marker nested below the new
-/// binding. That is not done yet (issue 9, item 3).</para>
+/// <para>The cost of a large class in probe form grows linearly with the number of (prefix length, port kind)
+/// probes that the prefilter leaves for the looked-up address: a probe that misses is about 20 instructions (hash,
+/// one inlined array access, the first bucket's tails until an empty slot). A class with
+/// <see cref="LengthSearch.Threshold"/> or more probes is searched instead (Waldvogel's binary search on prefix
+/// lengths with markers): one search per port kind, so that markers are keyed by port and their best matching
+/// prefix does not depend on the packet, each about log2(n) + 1 probes, the prefilter skipping a node whose bit is
+/// clear (markers set their bit in the buckets of the binding they lead to). At 1,000,000 IPv6 bindings with every
+/// length this took a hit from about 700-850 ns to 75-139 ns. We chose it over a deeper prefilter because its cost
+/// is bounded by the number of lengths whatever the addresses (a prefilter only helps where bindings are sparse),
+/// and its code is no longer than the probes it replaces (each length is one node of the tree), so the verifier's
+/// limits hold as before. The price: markers make the table larger (1.6 to 2.6 more entries a binding with every
+/// length), and a single bind or unbind in a searched class rebuilds the program, because a binding changes the best
+/// matching prefix of every marker nested below it; <see cref="LengthSearch.Threshold"/> says why it is where it is.</para>
 /// </remarks>
 internal static class DispatcherProgram
 {
@@ -45,6 +52,9 @@ internal static class DispatcherProgram
     // Stack: the IPv4 key at fp-8, the IPv6 key at fp-24 (their paths never meet), a u32 array key at
     // fp-32, the address prefilter's mask at fp-40, and the index of a probe's second bucket at fp-48.
     private const short Key4 = -8, Key6 = -24, ScratchKey = -32, FilterMask = -40, SecondBucket = -48;
+
+    // A searched class's best matching prefixes so far (LengthSearch values), one per search.
+    private const short BestSpecific = -56, BestAny = -64;
 
     /// <summary>Generates the program for <paramref name="shape"/>.</summary>
     public static ProgramSpec Generate(DispatcherShape shape)
@@ -100,6 +110,11 @@ internal static class DispatcherProgram
         }
 
         EmitPrefilter(asm, family);
+        if (shape.Search is not null)
+        {
+            EmitSearchClass(asm, dispatcher, shape);
+            return;
+        }
         // A hit jumps to found_id at the fragment's end, which may be more than 16 bits of offset away in a class
         // with every prefix length: probes jump to the nearest relay instead, a chain of jumps to found_id.
         var relays = new RelayChain($"{shape.Class}");
@@ -222,46 +237,131 @@ internal static class DispatcherProgram
         var v4 = family == Family.IPv4;
         var table = dispatcher.Tables[family];
         var keyOffset = v4 ? Key4 : Key6;
-        var keySize = BindingKey.Size(family);
         var probeIndex = 0;
         foreach (var probe in probes)
         {
-            var tail = (int)BindingKey.Tail(0, shape.Class.Protocol(), probe.PrefixLength);
             var skip = $"{shape.Class}_{path}{probeIndex}_skip";
             asm.Load(Size.DoubleWord, R1, R10, FilterMask)
                .Alu(AluOp.RightShift, R1, AddressPrefilter.Bit(family, probe.PrefixLength, probe.SpecificPort))
                .JumpIf32(R1, JumpOp.BitsSet, 1, $"{skip}_probe");
             asm.Jump(skip).Label($"{skip}_probe");
-            if (v4)
-            {
-                EmitMaskedWord(asm, probe.PrefixLength, 0, () => asm.Mov32(R1, Address4));
-                asm.Store(Size.Word, R10, Key4, R1);
-            }
-            else
-            {
-                for (var word = 0; word < 4; word++)
-                {
-                    var offset = (short)(Key6 + word * 4);
-                    if (DispatcherShape.MaskWord(probe.PrefixLength, word) == 0)
-                    {
-                        asm.Store(Size.Word, R10, offset, 0);
-                        continue;
-                    }
-                    var field = (short)(SkLookupContext.LocalIp6 + word * 4);
-                    EmitMaskedWord(asm, probe.PrefixLength, word, () => asm.Load(Size.Word, R1, Context, field));
-                    asm.Store(Size.Word, R10, offset, R1);
-                }
-            }
-            if (probe.SpecificPort)
-                asm.Mov32(R1, Port).Alu32(AluOp.Add, R1, tail);
-            else
-                asm.Mov32(R1, tail);
-            asm.Store(Size.Word, R10, (short)(keyOffset + keySize - 4), R1);
-            EmitTableLookup(asm, family, table.Bits, keyOffset, $"{shape.Class}_{path}{probeIndex++}", relays);
+            EmitProbeKey(asm, shape.Class, probe);
+            EmitTableLookup(asm, family, table.Bits, keyOffset, $"{shape.Class}_{path}{probeIndex++}", relays.Target, DestinationId);
             asm.Label(skip);
             if (probeIndex % RelayChain.Every == 0)
                 relays.Emit(asm, last: false, inline: true);
         }
+    }
+
+    /// <summary>Builds the key of <paramref name="probe"/> for the packet on the stack (at <see cref="Key4"/> or <see cref="Key6"/>).</summary>
+    private static void EmitProbeKey(Assembler asm, TrafficClass trafficClass, HashProbe probe)
+    {
+        var family = trafficClass.Family();
+        var keyOffset = family == Family.IPv4 ? Key4 : Key6;
+        var keySize = BindingKey.Size(family);
+        var tail = (int)BindingKey.Tail(0, trafficClass.Protocol(), probe.PrefixLength);
+        if (family == Family.IPv4)
+        {
+            EmitMaskedWord(asm, probe.PrefixLength, 0, () => asm.Mov32(R1, Address4));
+            asm.Store(Size.Word, R10, Key4, R1);
+        }
+        else
+        {
+            for (var word = 0; word < 4; word++)
+            {
+                var offset = (short)(Key6 + word * 4);
+                if (DispatcherShape.MaskWord(probe.PrefixLength, word) == 0)
+                {
+                    asm.Store(Size.Word, R10, offset, 0);
+                    continue;
+                }
+                var field = (short)(SkLookupContext.LocalIp6 + word * 4);
+                EmitMaskedWord(asm, probe.PrefixLength, word, () => asm.Load(Size.Word, R1, Context, field));
+                asm.Store(Size.Word, R10, offset, R1);
+            }
+        }
+        if (probe.SpecificPort)
+            asm.Mov32(R1, Port).Alu32(AluOp.Add, R1, tail);
+        else
+            asm.Mov32(R1, tail);
+        asm.Store(Size.Word, R10, (short)(keyOffset + keySize - 4), R1);
+    }
+
+    /// <summary>
+    /// A class of <see cref="LengthSearch"/> form: the search of the specific-port keys (when the ports map says that
+    /// the class has a binding on the packet's port, and the prefilter has a specific-port bit), then the search of
+    /// the any-port keys, each recording its best matching prefix on the stack; then the longer of the two wins, the
+    /// specific one on an equal length. Each search is a tree of probes: a probe's miss falls through to the
+    /// shorter half, its hit records the entry's value and goes on to the longer half. Every length appears once in
+    /// the tree, so the code is as long as one probe per length, and a lookup runs about log2(n) + 1 probes a search.
+    /// </summary>
+    private static void EmitSearchClass(Assembler asm, DispatcherShape dispatcher, ClassShape shape)
+    {
+        var search = shape.Search!;
+        var prefix = $"{shape.Class}_bs";
+        var any = $"{prefix}_any";
+        var combine = $"{prefix}_combine";
+        asm.Store(Size.Word, R10, BestSpecific, 0).Store(Size.Word, R10, BestAny, 0);
+        if (search.SpecificLengths.Length > 0)
+        {
+            var specific = $"{prefix}_specific";
+            EmitPortsLookup(asm, shape, any, specific);
+            asm.Jump(any)
+               .Label(specific)
+               .Load(Size.DoubleWord, R1, R10, FilterMask)
+               .LoadImm64(R2, unchecked((long)~AddressPrefilter.AnyPortBits))
+               .Alu(AluOp.And, R1, R2)
+               .JumpIf(R1, JumpOp.Equal, 0, any);
+            EmitSearchNode(asm, dispatcher, shape, search.SpecificLengths, 0, search.SpecificLengths.Length - 1, true, $"{prefix}_s", any);
+        }
+        asm.Label(any);
+        if (search.AnyLengths.Length > 0)
+        {
+            asm.Load(Size.DoubleWord, R1, R10, FilterMask)
+               .LoadImm64(R2, unchecked((long)AddressPrefilter.AnyPortBits))
+               .Alu(AluOp.And, R1, R2)
+               .JumpIf(R1, JumpOp.Equal, 0, combine);
+            EmitSearchNode(asm, dispatcher, shape, search.AnyLengths, 0, search.AnyLengths.Length - 1, false, $"{prefix}_a", combine);
+        }
+        // The values compare by their top 16 bits (the flag, then the length): the any-port answer wins only when longer.
+        asm.Label(combine)
+           .Load(Size.Word, R1, R10, BestSpecific)
+           .Load(Size.Word, R2, R10, BestAny)
+           .JumpIf32(R1, JumpOp.Equal, 0, $"{prefix}_use_any")
+           .Mov32(R3, R1).Alu32(AluOp.RightShift, R3, 16)
+           .Mov32(R4, R2).Alu32(AluOp.RightShift, R4, 16)
+           .JumpIf32(R3, JumpOp.Less, R4, $"{prefix}_use_any")
+           .Mov32(DestinationId, R1).Alu32(AluOp.And, DestinationId, 0xffff)
+           .Jump("found_id")
+           .Label($"{prefix}_use_any")
+           .JumpIf32(R2, JumpOp.Equal, 0, "pass")
+           .Mov32(DestinationId, R2).Alu32(AluOp.And, DestinationId, 0xffff)
+           .Jump("found_id");
+    }
+
+    /// <summary>The search over <paramref name="lengths"/>[lo..hi]: a probe of the middle length, its miss falling through to the shorter half, its hit to the longer.</summary>
+    private static void EmitSearchNode(Assembler asm, DispatcherShape dispatcher, ClassShape shape, int[] lengths, int lo, int hi, bool specificPort,
+        string prefix, string done)
+    {
+        if (lo > hi)
+        {
+            asm.Jump(done);
+            return;
+        }
+        var family = shape.Class.Family();
+        var middle = LengthSearch.Middle(lo, hi);
+        var node = $"{prefix}{middle}";
+        // The prefilter's bit for this length covers the node's markers too: without it, nothing is here (a miss).
+        asm.Load(Size.DoubleWord, R1, R10, FilterMask)
+           .Alu(AluOp.RightShift, R1, AddressPrefilter.Bit(family, lengths[middle], specificPort))
+           .JumpIf32(R1, JumpOp.BitsSet, 1, $"{node}_probe")
+           .Jump($"{node}_miss")
+           .Label($"{node}_probe");
+        EmitProbeKey(asm, shape.Class, new HashProbe(lengths[middle], specificPort));
+        EmitTableLookup(asm, family, dispatcher.Tables[family].Bits, family == Family.IPv4 ? Key4 : Key6, node, $"{node}_hit", R1);
+        EmitSearchNode(asm, dispatcher, shape, lengths, lo, middle - 1, specificPort, prefix, done);
+        asm.Label($"{node}_hit").Store(Size.Word, R10, specificPort ? BestSpecific : BestAny, R1);
+        EmitSearchNode(asm, dispatcher, shape, lengths, middle + 1, hi, specificPort, prefix, done);
     }
 
     /// <summary>
@@ -273,7 +373,7 @@ internal static class DispatcherProgram
     /// loop of four turns, which keeps a probe short enough that a class with every prefix length (258 probes)
     /// keeps every jump within the 16-bit offsets that BPF allows.
     /// </summary>
-    private static void EmitTableLookup(Assembler asm, Family family, int bits, short keyOffset, string prefix, RelayChain relays)
+    private static void EmitTableLookup(Assembler asm, Family family, int bits, short keyOffset, string prefix, string found, Register value)
     {
         var keySize = BindingKey.Size(family);
         var slotSize = ProbeTable.SlotSize(family);
@@ -290,8 +390,10 @@ internal static class DispatcherProgram
             asm.Load(Size.DoubleWord, R3, R10, (short)(keyOffset + 8)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2)
                .Load(Size.Word, R3, R10, (short)(keyOffset + 16)).Alu(AluOp.Xor, R1, R3).Alu(AluOp.Mul, R1, R2);
         }
-        asm.Mov(R2, R1).Alu(AluOp.RightShift, R2, ProbeTable.SecondShift).Alu32(AluOp.And, R2, (int)((1u << bits) - 1))
-           .Store(Size.Word, R10, SecondBucket, R2)
+        // The second bucket: the top bits of (hash ^ hash >> 32) * Multiplier, with the multiplier still in R2.
+        asm.Mov(R3, R1).Alu(AluOp.RightShift, R3, 32).Alu(AluOp.Xor, R3, R1).Alu(AluOp.Mul, R3, R2)
+           .Alu(AluOp.RightShift, R3, 64 - bits)
+           .Store(Size.Word, R10, SecondBucket, R3)
            .Alu(AluOp.RightShift, R1, 64 - bits)
            .Store(Size.Word, R10, ScratchKey, R1);
         EmitBucketLookup(asm, family, keyOffset, miss);
@@ -303,7 +405,7 @@ internal static class DispatcherProgram
             asm.Load(Size.Word, R1, R0, (short)(at + keySize - 4))
                .JumpIf32(R1, JumpOp.Equal, 0, miss)
                .JumpIf32(R1, JumpOp.NotEqual, R4, next);
-            EmitSlotCompare(asm, v4, keySize, R0, at, next, relays.Target);
+            EmitSlotCompare(asm, v4, keySize, R0, at, next, found, value);
             asm.Label(next);
         }
         // Full: the key may be in its second bucket.
@@ -316,7 +418,7 @@ internal static class DispatcherProgram
            .Load(Size.Word, R1, R5, (short)(keySize - 4))
            .JumpIf32(R1, JumpOp.Equal, 0, miss)
            .JumpIf32(R1, JumpOp.NotEqual, R4, loopNext);
-        EmitSlotCompare(asm, v4, keySize, R5, 0, loopNext, relays.Target);
+        EmitSlotCompare(asm, v4, keySize, R5, 0, loopNext, found, value);
         asm.Label(loopNext)
            .Add(SlotIndex, 1)
            .JumpIf(SlotIndex, JumpOp.Less, ProbeTable.SlotsPerBucket, loop)
@@ -343,9 +445,9 @@ internal static class DispatcherProgram
 
     /// <summary>
     /// The slot at <paramref name="slot"/> + <paramref name="at"/> has the key's tail: compares its address part with
-    /// R2 (and R3); equal jumps to <paramref name="found"/> (found_id or a relay to it) with the destination in R8, else to <paramref name="next"/>.
+    /// R2 (and R3); equal jumps to <paramref name="found"/> (found_id, a relay to it, or a search node's hit) with the slot's value in <paramref name="value"/>, else to <paramref name="next"/>.
     /// </summary>
-    private static void EmitSlotCompare(Assembler asm, bool v4, int keySize, Register slot, short at, string next, string found)
+    private static void EmitSlotCompare(Assembler asm, bool v4, int keySize, Register slot, short at, string next, string found, Register value)
     {
         if (v4)
         {
@@ -356,7 +458,7 @@ internal static class DispatcherProgram
             asm.Load(Size.DoubleWord, R1, slot, at).JumpIf(R1, JumpOp.NotEqual, R2, next)
                .Load(Size.DoubleWord, R1, slot, (short)(at + 8)).JumpIf(R1, JumpOp.NotEqual, R3, next);
         }
-        asm.Load(Size.Word, DestinationId, slot, (short)(at + keySize)).Jump(found);
+        asm.Load(Size.Word, value, slot, (short)(at + keySize)).Jump(found);
     }
 
     /// <summary>Leaves word <paramref name="word"/> of the destination address, masked to the prefix, in W1.</summary>

@@ -18,12 +18,14 @@ internal readonly record struct InlineBinding(BindingMatch Match, uint Destinati
 
 /// <summary>
 /// How the dispatcher looks up one traffic class. A small class is compiled into straight-line compares
-/// (<see cref="Inline"/>), a larger one into hash probes, one per prefix length present, in precedence order.
+/// (<see cref="Inline"/>), a larger one into hash probes, one per prefix length present, in precedence order, or,
+/// with many lengths, a binary search on them (<see cref="Search"/>).
 /// </summary>
 /// <param name="Class">The traffic class.</param>
 /// <param name="Inline">The bindings compiled as compares, most specific first; null for a hashed class.</param>
 /// <param name="Probes">The hash probes, most specific first; empty for an inline class.</param>
-internal sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>? Inline, IReadOnlyList<HashProbe> Probes)
+/// <param name="Search">For a hashed class with many probes, the binary search on its prefix lengths that replaces running them in turn.</param>
+internal sealed record ClassShape(TrafficClass Class, IReadOnlyList<InlineBinding>? Inline, IReadOnlyList<HashProbe> Probes, LengthSearch? Search = null)
 {
     /// <summary>True if some probe uses the packet's port, so the ports map can rule them all out at once.</summary>
     public bool HasSpecificPortProbes => Probes.Any(probe => probe.SpecificPort);
@@ -49,7 +51,7 @@ internal sealed class DispatcherShape
     public const int InlineLimit = 512;
 
     /// <summary>Changes whenever the generator emits different code for the same shape.</summary>
-    public const string GeneratorVersion = "sk_dispatcher/7";
+    public const string GeneratorVersion = "sk_dispatcher/9";
 
     private readonly Dictionary<Family, List<InlineBinding>> _hashed;
     private readonly Lazy<IReadOnlyDictionary<Family, ProbeTableLayout>> _tables;
@@ -85,7 +87,11 @@ internal sealed class DispatcherShape
     public static DispatcherShape Empty { get; } = new([], InlineLimit, []);
 
     /// <summary>Derives the shape from the bindings (with their destination ids).</summary>
-    public static DispatcherShape From(IEnumerable<(BindingMatch Match, uint DestinationId)> bindings, int inlineLimit = InlineLimit)
+    /// <param name="bindings">The bindings.</param>
+    /// <param name="inlineLimit">Up to this many bindings a class is compiled into decision trees.</param>
+    /// <param name="searchThreshold">From this many probes a hashed class is searched (<see cref="LengthSearch"/>); the benchmark varies it to compare the forms.</param>
+    public static DispatcherShape From(IEnumerable<(BindingMatch Match, uint DestinationId)> bindings, int inlineLimit = InlineLimit,
+        int searchThreshold = LengthSearch.Threshold)
     {
         var byClass = new Dictionary<TrafficClass, List<InlineBinding>>();
         foreach (var (match, id) in bindings)
@@ -111,7 +117,11 @@ internal sealed class DispatcherShape
             var probes = new SortedSet<HashProbe>(Comparer<HashProbe>.Create(CompareProbes));
             foreach (var entry in list)
                 probes.Add(new HashProbe(entry.Match.Prefix.PrefixLength, entry.Match.Port != 0));
-            classes.Add(new ClassShape(trafficClass, null, probes.ToList()));
+            var search = probes.Count >= searchThreshold
+                ? new LengthSearch(probes.Where(p => p.SpecificPort).Select(p => p.PrefixLength).Order().ToArray(),
+                    probes.Where(p => !p.SpecificPort).Select(p => p.PrefixLength).Order().ToArray())
+                : null;
+            classes.Add(new ClassShape(trafficClass, null, probes.ToList(), search));
             var family = trafficClass.Family();
             if (hashed.TryGetValue(family, out var entries))
                 entries.AddRange(list);
@@ -127,10 +137,19 @@ internal sealed class DispatcherShape
         foreach (var (family, entries) in _hashed)
         {
             var keys = new List<(byte[] Key, uint DestinationId)>(entries.Count);
+            var searched = Classes.Where(c => c.Search is not null && c.Class.Family() == family).ToDictionary(c => c.Class.Protocol());
             foreach (var entry in entries)
-                keys.Add((BindingKey.Encode(entry.Match), entry.DestinationId));
+                if (!searched.ContainsKey(entry.Match.Protocol))
+                    keys.Add((BindingKey.Encode(entry.Match), entry.DestinationId));
+            // A searched class's keys are its bindings and their markers, each with its best matching prefix.
+            foreach (var (protocol, shape) in searched)
+                keys.AddRange(shape.Search!.Entries(shape.Class, entries.Where(entry => entry.Match.Protocol == protocol)));
             var (bits, slots) = ProbeTable.Place(family, keys);
-            tables[family] = new ProbeTableLayout(bits, slots, AddressPrefilter.Build(family, entries.Select(entry => entry.Match)));
+            var prefilter = entries.Where(entry => !searched.ContainsKey(entry.Match.Protocol))
+                .Select(entry => (entry.Match.Prefix, entry.Match.Prefix.PrefixLength, entry.Match.Port != 0));
+            foreach (var (protocol, shape) in searched)
+                prefilter = prefilter.Concat(shape.Search!.PrefilterProbes(entries.Where(entry => entry.Match.Protocol == protocol)));
+            tables[family] = new ProbeTableLayout(bits, slots, AddressPrefilter.Build(family, prefilter));
         }
         return tables;
     }
@@ -162,6 +181,8 @@ internal sealed class DispatcherShape
                     text.Append(CultureInfo.InvariantCulture, $"i{entry.Match.Prefix}|{entry.Match.Port}|{entry.DestinationId},");
             foreach (var probe in shape.Probes)
                 text.Append(CultureInfo.InvariantCulture, $"p{probe.PrefixLength}{(probe.SpecificPort ? "s" : "a")},");
+            if (shape.Search is not null)
+                text.Append("search");
         }
         // The table's contents change in place, and so may its size when a placement needs a larger one;
         // a program is due when the smallest size that the count allows changes.
@@ -187,5 +208,5 @@ internal sealed class DispatcherShape
     /// <inheritdoc />
     public override string ToString() => string.Join("; ", Classes.Select(c => c.Inline is { } inline
         ? $"{c.Class}: {inline.Count} inline"
-        : $"{c.Class}: probes {string.Join(",", c.Probes.Select(p => $"/{p.PrefixLength}{(p.SpecificPort ? "" : ":any")}"))}"));
+        : $"{c.Class}: {(c.Search is null ? "probes" : "search on")} {string.Join(",", c.Probes.Select(p => $"/{p.PrefixLength}{(p.SpecificPort ? "" : ":any")}"))}"));
 }

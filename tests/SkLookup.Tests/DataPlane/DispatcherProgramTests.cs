@@ -190,6 +190,85 @@ public sealed class DispatcherProgramTests
     }
 
     [Fact]
+    public void KeysInTheirSecondBucketAndKeysMovedThereLiveAreFound()
+    {
+        using var netns = new TestNetNs();
+        using var harness = new DispatcherHarness();
+        // Nearly half of a 256-bucket table, so that some keys live in their second bucket, which the program must compute as the placement did.
+        // Random addresses: consecutive ones spread evenly by the multiplicative hash and never fill a bucket.
+        string[] labels = ["a", "b", "c", "d"];
+        var random = new Random(9);
+        var addresses = new HashSet<string>();
+        while (addresses.Count < 1024)
+            addresses.Add($"10.{random.Next(256)}.{random.Next(256)}.{random.Next(256)}");
+        var ipv4 = addresses.ToList();
+        var bindings = Enumerable.Range(0, 500).Select(i => Binding.Parse(labels[i % 4], "tcp", ipv4[i], "80"))
+            .Concat(Enumerable.Range(0, 500).Select(i => Binding.Parse(labels[i % 4], "udp", $"fd00::{random.Next(65536):x}:{i:x}", "53"))).ToArray();
+        harness.Bind(bindings);
+        var sockets = harness.RegisterEverySocket(netns);
+        harness.Load(inlineLimit: 0);
+        foreach (var (family, layout) in harness.Shape.Tables)
+        {
+            Assert.Equal(8, layout.Bits);
+            var inSecond = bindings.Where(b => b.Family == family).Count(b =>
+            {
+                var key = BindingKey.Encode(b.Match);
+                return !Holds(layout.Buckets.GetValueOrDefault(ProbeTable.Homes(key, layout.Bits).First), key);
+            });
+            Assert.InRange(inSecond, 1, 499);
+        }
+        AssertSteered(bindings);
+
+        // Live inserts past the point where both buckets of new keys are full: a resident moves to its other bucket.
+        using var table = ProgramMapIds.OpenByName(harness.Program!, ProbeTable.MapName(Family.IPv4))!;
+        using var filter = ProgramMapIds.OpenByName(harness.Program!, AddressPrefilter.MapName(Family.IPv4))!;
+        var added = new List<Binding>();
+        var moved = 0;
+        for (var i = 500; i < 1024; i++)
+        {
+            var binding = Binding.Parse(labels[i % 4], "tcp", ipv4[i], "80");
+            var key = BindingKey.Encode(binding.Match);
+            var (first, second) = ProbeTable.Homes(key, 8);
+            var bothFull = !HasFreeSlot(table, first) && !HasFreeSlot(table, second);
+            AddressPrefilter.Add(filter, Family.IPv4, binding.Match);
+            if (!ProbeTable.TryInsert(table, Family.IPv4, key, harness.Id(binding.Label, Family.IPv4, Protocol.Tcp)))
+                break;
+            moved += bothFull ? 1 : 0;
+            added.Add(binding);
+        }
+        Assert.True(moved > 0, $"no insert of {added.Count} needed a move");
+        AssertSteered([.. bindings, .. added]);
+
+        void AssertSteered(IEnumerable<Binding> steered)
+        {
+            foreach (var binding in steered)
+            {
+                var result = harness.Run(binding.Protocol, binding.Prefix.BaseAddress.ToString(), binding.Port);
+                Assert.True(sockets[(binding.Label, binding.Family, binding.Protocol)].Cookie == result.SelectedSocketCookie, $"{binding} was not steered to its socket");
+            }
+        }
+
+        static bool Holds(byte[]? bucket, byte[] key)
+        {
+            var slotSize = ProbeTable.SlotSize(key.Length == BindingKey.SizeV4 ? Family.IPv4 : Family.IPv6);
+            for (var slot = 0; bucket is not null && slot < ProbeTable.SlotsPerBucket; slot++)
+                if (bucket.AsSpan(slot * slotSize, key.Length).SequenceEqual(key))
+                    return true;
+            return false;
+        }
+
+        static bool HasFreeSlot(BpfMap table, uint index)
+        {
+            var bucket = new byte[ProbeTable.BucketSize(Family.IPv4)];
+            table.TryLookup(BitConverter.GetBytes(index), bucket);
+            for (var slot = 0; slot < ProbeTable.SlotsPerBucket; slot++)
+                if (BitConverter.ToUInt32(bucket, slot * ProbeTable.SlotSize(Family.IPv4) + BindingKey.SizeV4 - 4) is 0 or ProbeTable.Tombstone)
+                    return true;
+            return false;
+        }
+    }
+
+    [Fact]
     public void EmptyShapePassesEverything()
     {
         using var harness = new DispatcherHarness();

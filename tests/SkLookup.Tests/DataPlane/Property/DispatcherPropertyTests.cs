@@ -19,6 +19,14 @@ public sealed class DispatcherPropertyTests(ITestOutputHelper output)
         PropertyDriver.Run(PropertyGen.Cases, rig.Check, fixedSeed: 20261125, cases: 40, cap: TimeSpan.FromSeconds(110), output.WriteLine);
     }
 
+    /// <summary>Sets whose classes have many prefix lengths, all hashed: the binary search on lengths with markers.</summary>
+    [Fact]
+    public void SearchedClassesAgreeWithTheModel()
+    {
+        using var rig = new PropertyRig();
+        PropertyDriver.Run(PropertyGen.SearchCases, rig.Check, fixedSeed: 20261202, cases: 10, cap: TimeSpan.FromSeconds(30), output.WriteLine);
+    }
+
     /// <summary>Sets above 100,000 bindings (lookups on a sample of their boundaries), one in CI.</summary>
     [Fact]
     public void LargeSetsAgreeWithTheModel()

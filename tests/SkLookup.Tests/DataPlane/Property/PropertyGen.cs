@@ -47,6 +47,24 @@ internal static class PropertyGen
 
     private static readonly Gen<(bool Add, Draw Draw, int Reference)> ChangeDraws = Gen.Select(Gen.Bool, Draws, Gen.Int[0, 1 << 20]);
 
+    /// <summary>
+    /// Draws for the binary search on prefix lengths (LengthSearch): lengths uniform over the whole range three times
+    /// in four, so that a class holds many of them, and mostly bindings related to an earlier one (inside it, around
+    /// it, the same address at another length), so that markers sit inside shorter bindings and their best matching
+    /// prefix differs from the binding they lead to; ports from the small pool, so that one port has many lengths.
+    /// </summary>
+    private static readonly Gen<Draw> SearchDraws = Draws.Select(draw => draw with
+    {
+        LengthKind = draw.LengthKind < 7 && draw.LengthKind % 4 != 0 ? 7 : draw.LengthKind,
+        Kind = draw.Kind == 0 && draw.Reference % 3 != 0 ? 3 + draw.Reference % 2 : draw.Kind,
+        PortKind = draw.PortKind >= 8 ? draw.PortKind % 8 : draw.PortKind,
+    });
+
+    /// <summary>Cases for the search form: every class hashed (inline limit 0), 30 to 1,500 bindings of <see cref="SearchDraws"/>.</summary>
+    public static Gen<PropertyCase> SearchCases { get; } = Gen.Select(
+        Gen.Frequency((3, Gen.Int[30, 400]), (1, Gen.Int[401, 1500])).SelectMany(count => SearchDraws.Array[count]), Labels, LookupDraws.Array[0, 40], ChangeDraws.Array[0, 3],
+        (draws, labels, lookups, changes) => Build(draws, labels, 0, lookups, changes));
+
     /// <summary>Cases with <see cref="Counts"/> bindings.</summary>
     public static Gen<PropertyCase> Cases { get; } = CasesOf(Counts);
 
