@@ -156,6 +156,69 @@ public sealed class SingleChangeTests
         Assert.True(swapped > 5, $"only {swapped} changes swapped the program ({inPlace} in place)");
     }
 
+    /// <summary>
+    /// A class searched by prefix length (<see cref="LengthSearch"/>: a probe table with 16 or more probes) carries each
+    /// binding's best matching prefix in its markers, so a change there may never be made in place, whatever the summary
+    /// says of its probes: binds nested inside other prefixes, and their unbinds, must answer as a fresh program does.
+    /// </summary>
+    [Fact]
+    public void ChangesInASearchedClassMatchAFullRebuild()
+    {
+        var random = new Random(20261203);
+        using var scenario = new Scenario();
+        using var sockets = new SocketSet(scenario, Labels[..3]);
+        var set = new Dictionary<BindingMatch, Binding>();
+        while (set.Count < DispatcherShape.InlineLimit + 200)
+        {
+            var length = 8 + random.Next(24);
+            var address = IPAddress.Parse($"10.{random.Next(4)}.{random.Next(256)}.{random.Next(256)}");
+            var binding = Scenario.B(Labels[random.Next(3)], "tcp", new IPNetwork(Mask(address, length), length).ToString(), "80");
+            set.TryAdd(binding.Match, binding);
+        }
+        scenario.D.ReplaceBindings(set.Values.ToList(), dryRun: false);
+        scenario.Close();
+        for (var step = 0; step < 12; step++)
+        {
+            using var d = scenario.Open(write: true);
+            // Inside an existing prefix, at a length the class has already: the summary sees no probe come or go.
+            var outer = set.Values.Where(b => b.Prefix.PrefixLength < 24).OrderBy(_ => random.Next()).First();
+            var length = outer.Prefix.PrefixLength + 1 + random.Next(24 - outer.Prefix.PrefixLength);
+            var baseAddress = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(outer.Prefix.BaseAddress.GetAddressBytes());
+            var within = (uint)random.NextInt64(1L << (32 - outer.Prefix.PrefixLength));
+            var bytes = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, baseAddress + within);
+            var inner = Scenario.B(Labels.First(l => l != outer.Label), "tcp", new IPNetwork(Mask(new IPAddress(bytes), length), length).ToString(), "80");
+            if (set.ContainsKey(inner.Match))
+                continue;
+            var what = $"step {step}: bind {inner} inside {outer}";
+            if (step % 2 == 0)
+            {
+                d.AddBinding(inner);
+                set[inner.Match] = inner;
+            }
+            else
+            {
+                var gone = set.Values.Where(b => b.Prefix.PrefixLength > 8).OrderBy(_ => random.Next()).First();
+                what = $"step {step}: unbind {gone}";
+                Assert.True(d.RemoveBinding(gone), what);
+                set.Remove(gone.Match);
+                inner = gone;
+            }
+            var pairs = Pairs(d);
+            var shape = DispatcherShape.From(pairs);
+            Assert.True(shape.Classes.Any(c => c.Search is not null), $"{what}: the class is not searched");
+            using var fresh = DispatcherLoader.Load(shape, ControlLayout.AllMaps.ToDictionary(spec => spec.Name, spec => d.Map(spec.Name)));
+            using var attached = BpfProgram.OpenById(d.Link!.ReadInfo().ProgramId);
+            foreach (var address in new[] { inner.Prefix.BaseAddress.ToString() }.Concat(pairs.OrderBy(_ => random.Next()).Take(8).Select(p => p.Match.Prefix.BaseAddress.ToString())))
+            {
+                var expected = Scenario.Run(fresh, Protocol.Tcp, address, 80);
+                var actual = Scenario.Run(attached, Protocol.Tcp, address, 80);
+                Assert.True(expected.Verdict == actual.Verdict && expected.SelectedSocketCookie == actual.SelectedSocketCookie,
+                    $"{what}: tcp {address} port 80: the program says {actual.Verdict} {sockets.LabelOf(actual.SelectedSocketCookie)}, a fresh one {expected.Verdict} {sockets.LabelOf(expected.SelectedSocketCookie)}");
+            }
+        }
+    }
+
     /// <summary>What the generated code depends on, apart from the probe table's size: each class's form, its inline bindings or its probes.</summary>
     private static string Code(DispatcherShape shape) => string.Join(";", shape.Classes.Select(c => c.Inline is { } inline
         ? $"{c.Class}:i" + string.Join(",", inline.Select(b => $"{b.Match.Prefix}|{b.Match.Port}|{b.DestinationId}"))
