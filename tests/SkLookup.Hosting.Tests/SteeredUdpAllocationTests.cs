@@ -33,18 +33,26 @@ public sealed class SteeredUdpAllocationTests(Xunit.Abstractions.ITestOutputHelp
         using var client = scenario.NetNs.Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp).WithTimeouts();
         client.Connect(IPEndPoint.Parse(destination));
 
+        // The counter is process-wide, so whatever else the process does meanwhile (timers, the test host, a host an
+        // earlier test left to finalise) is counted too. An allocation per datagram shows in every round; the noise,
+        // which comes in bursts, does not: the least of three rounds is what the echo allocates.
         var perDatagram = await Task.Factory.StartNew(() =>
         {
             RoundTrips(client, Warmup);
-            var before = GC.GetTotalAllocatedBytes(precise: true);
-            RoundTrips(client, Measured);
-            return (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)Measured;
+            var least = double.MaxValue;
+            for (var round = 0; round < 3; round++)
+            {
+                var before = GC.GetTotalAllocatedBytes(precise: true);
+                RoundTrips(client, Measured);
+                least = Math.Min(least, (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)Measured);
+            }
+            return least;
         }, TaskCreationOptions.LongRunning);
         stop.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop);
 
-        output.WriteLine($"{perDatagram:F2} bytes allocated per round trip, process-wide, over {Measured} round trips");
-        // Whatever else the process does meanwhile (timers, the test host) is counted too: allow a little of it.
+        output.WriteLine($"{perDatagram:F2} bytes allocated per round trip, process-wide, in the least of three rounds of {Measured} round trips");
+        // An object is at least 24 bytes: below 16 per round trip, no round trip allocated one.
         Assert.True(perDatagram < 16, $"{perDatagram:F1} bytes allocated per round trip");
     }
 
