@@ -316,7 +316,8 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
         json.WriteEndObject();
     }
 
-    private static TimeSpan RunTool(string fileName, IReadOnlyList<string> arguments)
+    /// <summary>Runs a tool to its end and returns the wall-clock time it took; a non-zero exit is an error that quotes what it printed.</summary>
+    internal static TimeSpan RunTool(string fileName, IReadOnlyList<string> arguments)
     {
         var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)

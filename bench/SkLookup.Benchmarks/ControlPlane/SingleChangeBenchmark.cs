@@ -82,8 +82,8 @@ internal static class SingleChangeBenchmark
                 loadBefore = MachineInfo.LoadAverageNow();
                 for (var run = -2; run < runs; run++)
                 {
-                    var bound = RunTool(aot, ["bind", .. Change, "--netns", netnsPath, "--bpffs", bpffs.Path]);
-                    var unbound = RunTool(aot, ["unbind", .. Change, "--netns", netnsPath, "--bpffs", bpffs.Path]);
+                    var bound = ControlPlaneBenchmark.RunTool(aot, ["bind", .. Change, "--netns", netnsPath, "--bpffs", bpffs.Path]);
+                    var unbound = ControlPlaneBenchmark.RunTool(aot, ["unbind", .. Change, "--netns", netnsPath, "--bpffs", bpffs.Path]);
                     if (run < 0)
                         continue;
                     bind.Add(bound.TotalMilliseconds);
@@ -107,21 +107,5 @@ internal static class SingleChangeBenchmark
 
         string Row(int size, string form, List<double> bind, List<double> unbind, string load) =>
             $"| {size:N0} | {form} | **{Summary.MedianOf(bind):F1}** ({bind.Min():F1}–{bind.Max():F1}) | **{Summary.MedianOf(unbind):F1}** ({unbind.Min():F1}–{unbind.Max():F1}) | {bind.Count} | {load} |";
-    }
-
-    private static TimeSpan RunTool(string fileName, IReadOnlyList<string> arguments)
-    {
-        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        var clock = Stopwatch.StartNew();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        var elapsed = clock.Elapsed;
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed (exit {process.ExitCode}): {error.Result.Trim()} {output.Result.Trim()}");
-        return elapsed;
     }
 }

@@ -37,7 +37,12 @@ public static class ProcessPrivileges
     /// <summary>The effective user id.</summary>
     public static uint EffectiveUserId => LibC.Geteuid();
 
-    private static ulong Effective()
+    /// <summary>Read once: this library never changes the process's capabilities, and writes check them more than once.</summary>
+    private static readonly Lazy<ulong> s_effective = new(ReadEffective);
+
+    private static ulong Effective() => s_effective.Value;
+
+    private static ulong ReadEffective()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith("CapEff:", StringComparison.Ordinal))
