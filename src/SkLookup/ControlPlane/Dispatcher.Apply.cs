@@ -1,13 +1,15 @@
+using SkLookup.DataPlane;
+
 namespace SkLookup;
 
 /// <summary>Applying a whole bindings document, with its label options, as one change.</summary>
 public sealed partial class Dispatcher
 {
     /// <summary>
-    /// Makes the bindings those of <paramref name="document"/> and sets its label options, as one change:
-    /// the label options go first (so a label that becomes bound with fall-through never drops), then
-    /// <see cref="ReplaceBindings"/> swaps the binding set atomically, and if that fails the label options
-    /// are put back, so a failed apply changes nothing.
+    /// Makes the bindings those of <paramref name="document"/> and sets its label options, as one change: the new
+    /// option maps are staged with the new binding maps and swapped in with them (as <see cref="ReplaceBindings"/>
+    /// swaps a binding set), so a lookup, a reader and a crash see the old bindings with the old options or the new
+    /// with the new, and a failed apply changes nothing.
     /// </summary>
     /// <remarks>
     /// With <paramref name="ownedLabels"/>, the apply is confined to those labels, so that several apps (or
@@ -58,21 +60,11 @@ public sealed partial class Dispatcher
                 options[label] = false;
         foreach (var (label, labelOptions) in document.Labels)
             options[label] = labelOptions.FallThrough;
-        var previous = FallThroughOf(options.Keys);
-        foreach (var (label, fallThrough) in options)
-            if (previous[label] != fallThrough)
-                SetFallThrough(label, fallThrough);
-        try
-        {
-            return ReplaceBindings(desired, dryRun: false);
-        }
-        catch
-        {
-            foreach (var (label, fallThrough) in previous)
-                if (options[label] != fallThrough)
-                    SetFallThrough(label, fallThrough);
-            throw;
-        }
+        var changes = new Dictionary<string, DestinationFlags>(StringComparer.Ordinal);
+        foreach (var (label, fallThrough) in FallThroughOf(options.Keys))
+            if (options[label] != fallThrough)
+                changes[label] = options[label] ? DestinationFlags.FallThrough : DestinationFlags.None;
+        return ReplaceBindingsAndOptions(desired, dryRun: false, changes);
     }
 
     private static void CheckOwned(HashSet<string> owned, IEnumerable<string> labels, string what)

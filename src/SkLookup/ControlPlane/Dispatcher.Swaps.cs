@@ -31,9 +31,15 @@ public sealed partial class Dispatcher
     /// Replaces the binding set as one marked write (<see cref="StateTransaction.WriteInPlace"/>): the destinations it
     /// makes before the swap, and those it collects after, are redone by the recovery if a crash comes in between.
     /// </summary>
-    private void ReplaceAll(Dictionary<BindingMatch, Binding> desired) => _state.WriteInPlace(WriteKind.Apply, () => ReplaceAllMarked(desired));
+    /// <remarks>
+    /// The option maps are made afresh too, with <paramref name="optionChanges"/> (label to flags) made: every destination's
+    /// options are its label's, so they are derived rather than copied, and a rebuild after an interrupted label change
+    /// finishes that change.
+    /// </remarks>
+    private void ReplaceAll(Dictionary<BindingMatch, Binding> desired, IReadOnlyDictionary<string, DestinationFlags>? optionChanges = null) =>
+        _state.WriteInPlace(WriteKind.Apply, () => ReplaceAllMarked(desired, optionChanges ?? new Dictionary<string, DestinationFlags>()));
 
-    private void ReplaceAllMarked(Dictionary<BindingMatch, Binding> desired)
+    private void ReplaceAllMarked(Dictionary<BindingMatch, Binding> desired, IReadOnlyDictionary<string, DestinationFlags> optionChanges)
     {
         var destinations = DestinationsTable();
         var ids = new Dictionary<BindingMatch, uint>(desired.Count);
@@ -52,6 +58,9 @@ public sealed partial class Dispatcher
                 throw new SteeringException(SteeringError.CapacityExceeded,
                     $"the set has {count4} IPv4 and {desired.Count - count4} IPv6 bindings; each family holds at most {DispatcherLayout.MaxBindings}");
 
+            var (labelOptions, destinationOptions) = destinations.CreateOptions(optionChanges);
+            newMaps[ControlLayout.LabelOptions.Name] = labelOptions;
+            newMaps[DispatcherLayout.DestinationOptions.Name] = destinationOptions;
             var bindings4 = Created(newMaps, DispatcherLayout.Bindings4);
             var bindings6 = Created(newMaps, DispatcherLayout.Bindings6);
             var ports = Created(newMaps, DispatcherLayout.Ports);
@@ -64,6 +73,7 @@ public sealed partial class Dispatcher
             program = DispatcherLoader.Load(shape, _state.Maps.With(newMaps));
             _state.Commit(newMaps, program, shape.Fingerprint);
             _bindings = state;
+            _destinations = null; // It holds the option maps the commit replaced.
             CurrentSummary = summary;
         }
         catch
@@ -77,7 +87,7 @@ public sealed partial class Dispatcher
             throw;
         }
         // Destinations only the old set used go now that no program can reach them.
-        foreach (var (_, id) in destinations.All.ToList())
+        foreach (var (_, id) in DestinationsTable().All.ToList())
             CollectIfUnused(id);
     }
 

@@ -370,7 +370,14 @@ public sealed partial class Dispatcher : IDisposable
     /// <paramref name="dryRun"/>, nothing changes and the diff says what would.
     /// </summary>
     /// <exception cref="SteeringException"><see cref="SteeringError.AlreadyExists"/> if two bindings of the set match the same traffic with different labels.</exception>
-    public BindingsDiff ReplaceBindings(IReadOnlyCollection<Binding> bindings, bool dryRun) => Translate(() =>
+    public BindingsDiff ReplaceBindings(IReadOnlyCollection<Binding> bindings, bool dryRun) => ReplaceBindingsAndOptions(bindings, dryRun, optionChanges: null);
+
+    /// <summary>
+    /// <see cref="ReplaceBindings"/>, with label options changed in the same swap: the new
+    /// option maps are staged with the new binding maps, so a crash leaves the old set with the old options or the new set
+    /// with the new ones. A change of options alone swaps too.
+    /// </summary>
+    private BindingsDiff ReplaceBindingsAndOptions(IReadOnlyCollection<Binding> bindings, bool dryRun, IReadOnlyDictionary<string, DestinationFlags>? optionChanges) => Translate(() =>
     {
         ArgumentNullException.ThrowIfNull(bindings);
         if (dryRun)
@@ -387,9 +394,9 @@ public sealed partial class Dispatcher : IDisposable
             if (!current.Remove(binding))
                 added.Add(binding);
         var diff = new BindingsDiff(BindingTable.Sort(added), BindingTable.Sort([.. current]));
-        if (dryRun || diff.IsEmpty)
+        if (dryRun || (diff.IsEmpty && (optionChanges is null || optionChanges.Count == 0)))
             return diff;
-        ReplaceAll(desired);
+        ReplaceAll(desired, optionChanges);
         return diff;
     });
 

@@ -189,6 +189,39 @@ internal sealed class DestinationTable
             _options.Update(BitConverter.GetBytes(id), BitConverter.GetBytes((uint)flags));
     }
 
+    /// <summary>
+    /// New label-options and destination-options maps, with <paramref name="changes"/> (label to flags) made, for a swap to
+    /// stage beside the binding maps, so that a binding set and its options change together. Every destination's options
+    /// are its label's (<see cref="GetOrCreate"/> and <see cref="SetLabelFlags"/> keep them so), so they are derived here,
+    /// not copied. The caller owns both maps.
+    /// </summary>
+    public (BpfMap LabelOptions, BpfMap DestinationOptions) CreateOptions(IReadOnlyDictionary<string, DestinationFlags> changes)
+    {
+        LoadAll();
+        var flags = new Dictionary<string, DestinationFlags>(_labelFlags, StringComparer.Ordinal);
+        foreach (var (label, value) in changes)
+            flags[label] = value;
+        var labelOptions = BpfMap.Create(ControlLayout.LabelOptions);
+        BpfMap? destinationOptions = null;
+        try
+        {
+            destinationOptions = BpfMap.Create(DispatcherLayout.DestinationOptions);
+            foreach (var (label, value) in flags)
+                if (value != DestinationFlags.None)
+                    labelOptions.Update(LabelKey.Encode(label, 0, 0), BitConverter.GetBytes((uint)value));
+            foreach (var (destination, id) in _ids)
+                if (flags.GetValueOrDefault(destination.Label) is var value && value != DestinationFlags.None)
+                    destinationOptions.Update(BitConverter.GetBytes(id), BitConverter.GetBytes((uint)value));
+            return (labelOptions, destinationOptions);
+        }
+        catch
+        {
+            labelOptions.Dispose();
+            destinationOptions?.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The options of a destination as the program sees them.</summary>
     public DestinationFlags Flags(uint id)
     {

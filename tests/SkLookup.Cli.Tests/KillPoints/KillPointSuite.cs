@@ -54,6 +54,9 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
 
     private static readonly string BoundExtra = "fresh tcp 203.0.113.0/24 80";
 
+    /// <summary>Bindings of a label that never has a socket (two destinations): dropped, or passed on once the label falls through.</summary>
+    private static readonly string[] Quiet = ["quiet tcp 198.51.100.0/24 8080", "quiet tcp 2001:db8:9::/64 8080"];
+
     /// <summary>
     /// Bindings that make tcp4 a hashed class (above the inline limit of 512), so that a bind or unbind there takes the
     /// probe table in place, deciding from the binding summary, instead of swapping the program.
@@ -121,7 +124,9 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
 
     // ---------------------------------------------------------------- scenarios
 
-    private sealed record Case(string Description, Action Setup, string[] Arguments, IReadOnlyList<string[]?> Acceptable, string[]? Final, bool MayRepeatNotFound = false);
+    /// <param name="FallThrough">Where label options change too: the labels that fall through in each acceptable state, in its order.</param>
+    private sealed record Case(string Description, Action Setup, string[] Arguments, IReadOnlyList<string[]?> Acceptable, string[]? Final,
+        bool MayRepeatNotFound = false, IReadOnlyList<string[]>? FallThrough = null);
 
     private Case Scenario(string command)
     {
@@ -134,6 +139,13 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
                 return new Case("unload a dispatcher with 4 bindings and 8 sockets", Standard, ["unload"], [OldSet, null], null);
             case "apply":
                 return new Case("apply a set that keeps 1, adds 3 (one for a label without sockets) and removes 3 bindings of 4, IPv4 and IPv6", Standard, ["apply", applyNew], [OldSet, NewSet], NewSet);
+            case "apply-options":
+                return new Case("apply a new set that makes a label without sockets fall through, so its options must change with the bindings",
+                    () => Standard([.. OldSet, .. Quiet]), ["apply", WriteSet("new-options.json", [.. NewSet, .. Quiet], """{"quiet": {"fallThrough": true}}""")],
+                    [[.. OldSet, .. Quiet], [.. NewSet, .. Quiet]], [.. NewSet, .. Quiet], FallThrough: [[], ["quiet"]]);
+            case "label":
+                return new Case("label set --fall-through for a label without sockets, with two destinations", () => Standard([.. OldSet, .. Quiet]),
+                    ["label", "set", "quiet", "--fall-through"], [[.. OldSet, .. Quiet], [.. OldSet, .. Quiet]], [.. OldSet, .. Quiet], FallThrough: [[], ["quiet"]]);
             case "bind":
                 return new Case("bind a binding of a new label (a new destination) to 4 bindings", Standard, ["bind", .. BoundExtra.Split(' ')], [OldSet, [.. OldSet, BoundExtra]], [.. OldSet, BoundExtra]);
             case "unbind":
@@ -222,12 +234,13 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
         return socket;
     }
 
-    private string WriteSet(string name, IEnumerable<string> set)
+    private string WriteSet(string name, IEnumerable<string> set, string? labels = null)
     {
         var path = Path.Combine(_directory, name);
         var entries = set.Select(text => text.Split(' ')).Select(p =>
             $$"""{"label": "{{p[0]}}", "protocol": "{{p[1]}}", "prefix": "{{p[2]}}", "port": {{p[3]}}}""");
-        File.WriteAllText(path, $$"""{"bindings": [{{string.Join(", ", entries)}}]}""");
+        var labelsField = labels is null ? "" : $$""", "labels": {{labels}}""";
+        File.WriteAllText(path, $$"""{"bindings": [{{string.Join(", ", entries)}}]{{labelsField}}}""");
         return path;
     }
 
@@ -299,8 +312,19 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
                 failures.Add($"{what}: status says not loaded, and {attached.Count} program(s) are attached");
             return;
         }
-        if (!scenario.Acceptable.Any(set => set is not null && SameSet(status.Bindings, set)))
+        var states = Enumerable.Range(0, scenario.Acceptable.Count).Where(i => scenario.Acceptable[i] is { } set && SameSet(status.Bindings, set)).ToList();
+        if (states.Count == 0)
             failures.Add($"{what}: status lists {Describe(status.Bindings)}: neither the old set nor the new");
+        else if (scenario.FallThrough is { } fallThrough)
+        {
+            // The label options belong to the state they were set in: old options with new bindings, or a label whose
+            // destinations disagree, is a mix.
+            var listed = status.Destinations.Where(d => d.FallThrough).Select(d => d.Label).Distinct().Order(StringComparer.Ordinal).ToList();
+            foreach (var label in listed.Where(label => status.Destinations.Any(d => d.Label == label && !d.FallThrough)))
+                failures.Add($"{what}: some destinations of '{label}' fall through and some do not");
+            if (!states.Any(state => listed.SequenceEqual(fallThrough[state].Order(StringComparer.Ordinal))))
+                failures.Add($"{what}: status lists {Describe(status.Bindings)} with fall-through for [{string.Join(", ", listed)}], which is neither the old state nor the new");
+        }
         if (attached.Count != 1 || attached[0] != status.ProgramId)
             failures.Add($"{what}: attached programs [{string.Join(", ", attached)}], status reports program {status.ProgramId}");
         foreach (var orphan in status.Destinations.Where(d => d.Bindings == 0 && d.Cookie is null))
@@ -336,7 +360,7 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
 
     private static void CheckPrograms(StatusView status, List<BpfProgram> programs, string what, List<string> failures)
     {
-        foreach (var text in OldSet.Concat(NewSet).Append(BoundExtra).Append(HashedExtra).Append(Filler[7]).Append(Filler[0]).Distinct())
+        foreach (var text in OldSet.Concat(NewSet).Append(BoundExtra).Append(HashedExtra).Append(Filler[7]).Append(Filler[0]).Concat(Quiet).Distinct())
         {
             var probe = ParseBinding(text);
             var address = First(probe.Prefix);
@@ -360,8 +384,8 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
             else
             {
                 var family = address.AddressFamily == AddressFamily.InterNetwork ? "ipv4" : "ipv6";
-                var cookie = status.Destinations.FirstOrDefault(d => d.Label == listed.Label && d.Family == family && d.Protocol == listed.Protocol.Name())?.Cookie;
-                expected = cookie is { } c ? $"delivered to {c}" : "dropped";
+                var destination = status.Destinations.FirstOrDefault(d => d.Label == listed.Label && d.Family == family && d.Protocol == listed.Protocol.Name());
+                expected = destination?.Cookie is { } c ? $"delivered to {c}" : destination?.FallThrough == true ? "normal lookup" : "dropped";
             }
             actual = selected != 0 ? $"delivered to {selected}" : dropped ? "dropped" : "normal lookup";
             if (expected != actual)
@@ -382,7 +406,7 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
         return SocketDescription.Describe(descriptor).Cookie;
     }
 
-    private sealed record DestinationView(string Label, string Family, string Protocol, int Bindings, ulong? Cookie);
+    private sealed record DestinationView(string Label, string Family, string Protocol, int Bindings, ulong? Cookie, bool FallThrough);
 
     private sealed record StatusView(string? Failure, string[]? Bindings, uint ProgramId, List<DestinationView> Destinations, string? Interrupted);
 
@@ -400,7 +424,8 @@ public abstract class KillPointSuite(ITestOutputHelper log) : IDisposable
         var destinations = json.GetProperty("destinations").EnumerateArray().Select(d => new DestinationView(
             d.GetProperty("label").GetString()!, d.GetProperty("family").GetString()!, d.GetProperty("protocol").GetString()!,
             d.GetProperty("bindings").GetInt32(),
-            d.GetProperty("socketCookie").ValueKind == JsonValueKind.Null ? null : d.GetProperty("socketCookie").GetUInt64())).ToList();
+            d.GetProperty("socketCookie").ValueKind == JsonValueKind.Null ? null : d.GetProperty("socketCookie").GetUInt64(),
+            d.GetProperty("fallThrough").GetBoolean())).ToList();
         var interrupted = json.TryGetProperty("interruptedWrite", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
         return new StatusView(null, bindings, json.GetProperty("program").GetProperty("id").GetUInt32(), destinations, interrupted);
     }

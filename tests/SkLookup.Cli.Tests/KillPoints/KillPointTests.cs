@@ -2,11 +2,11 @@ using Xunit.Abstractions;
 
 namespace SkLookup.Cli.Tests.KillPoints;
 
-/// <summary>The kill-point sweep (<see cref="KillPointSuite"/>) of the lifecycle and single-binding commands.</summary>
+/// <summary>The kill-point sweep (<see cref="KillPointSuite"/>) of the lifecycle, single-binding and label commands.</summary>
 [Trait("Category", "KillPoints")]
 public sealed class KillPointTests(ITestOutputHelper log) : KillPointSuite(log)
 {
-    public static TheoryData<string> Commands => new() { "load", "unload", "bind", "unbind", "register", "bind-hashed", "unbind-hashed" };
+    public static TheoryData<string> Commands => new() { "load", "unload", "bind", "unbind", "register", "bind-hashed", "unbind-hashed", "label" };
 
     [Theory]
     [MemberData(nameof(Commands))]
