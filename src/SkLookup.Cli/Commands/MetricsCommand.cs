@@ -19,7 +19,13 @@ internal static class MetricsCommand
         // tubectl's form: metrics ADDR PORT.
         var address = new Argument<string?>("ADDR") { Description = "The address to listen on (tubectl's form; or use --listen)", Arity = ArgumentArity.ZeroOrOne };
         var port = new Argument<string?>("PORT") { Description = "The port to listen on", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("metrics", "Serve the dispatcher's counters at /metrics in the Prometheus text format until stopped") { address, port, listen };
+        var requestTimeout = new Option<double>("--request-timeout")
+        {
+            Description = $"Seconds a client may take to send its request before it is closed (default {MetricsServer.DefaultRequestDeadline.TotalSeconds:0})",
+            HelpName = "SECONDS",
+            DefaultValueFactory = _ => MetricsServer.DefaultRequestDeadline.TotalSeconds,
+        };
+        var command = new Command("metrics", "Serve the dispatcher's counters at /metrics in the Prometheus text format until stopped") { address, port, listen, requestTimeout };
         command.HelpFooter("""
             The server listens in the namespace sklookup runs in; --netns chooses whose counters it serves.
             Each scrape reads the pinned state afresh, so it reflects every command's changes.
@@ -32,6 +38,9 @@ internal static class MetricsCommand
         return command.RunsAsync("metrics", async context =>
         {
             var endPoint = ListenEndPoint(context.Get(listen), context.Get(address), context.Get(port));
+            var requestDeadline = context.Get(requestTimeout) is var seconds && seconds is > 0 and <= 3600
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new CliException(ExitCode.Usage, $"--request-timeout {seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} is out of range: give more than 0 and at most 3600 seconds");
             var bpffs = context.RequireBpfFs();
             using var netns = context.OpenNamespace();
             // One scrape: a reader's view of the state, or "not loaded" (a normal answer while it is unloaded).
@@ -63,7 +72,7 @@ internal static class MetricsCommand
             catch (SteeringException exception) when (exception.Error == SteeringError.NotLoaded)
             {
             }
-            using var server = new MetricsServer(endPoint, Render, line => context.Error.WriteLine($"sklookup: metrics: {line}"));
+            using var server = new MetricsServer(endPoint, Render, line => context.Error.WriteLine($"sklookup: metrics: {line}"), requestDeadline);
             var url = $"http://{server.LocalEndPoint}/metrics";
             context.Write(new JsonObject { ["netns"] = netns.Inode, ["listen"] = server.LocalEndPoint.ToString(), ["url"] = url },
                 output => output.WriteLine($"serving the metrics of netns {netns.Inode} at {url} (Ctrl+C to stop)"));

@@ -13,7 +13,9 @@ namespace SkLookup.Cli.Metrics;
 /// </summary>
 internal sealed class MetricsServer : IDisposable
 {
-    private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(5);
+    /// <summary>How long a client may take to send its request, unless the caller says otherwise.</summary>
+    public static readonly TimeSpan DefaultRequestDeadline = TimeSpan.FromSeconds(5);
+
     private const int MaxRequestBytes = 8192;
 
     /// <summary>Connections served at once; one more is closed at once (and logged), so idle clients cannot exhaust the server.</summary>
@@ -24,15 +26,18 @@ internal sealed class MetricsServer : IDisposable
     private readonly Socket _listener;
     private readonly Func<(int Status, string Body)> _render;
     private readonly Action<string> _log;
+    private readonly TimeSpan _requestDeadline;
 
     /// <summary>Binds and listens on <paramref name="endPoint"/> in the calling thread's namespace.</summary>
     /// <param name="endPoint">Where to listen; port 0 picks a free port.</param>
     /// <param name="render">Produces the HTTP status and the metrics text for one scrape.</param>
     /// <param name="log">Receives one line per failed request.</param>
-    public MetricsServer(IPEndPoint endPoint, Func<(int Status, string Body)> render, Action<string> log)
+    /// <param name="requestDeadline">How long a client may take to send its request before it is closed.</param>
+    public MetricsServer(IPEndPoint endPoint, Func<(int Status, string Body)> render, Action<string> log, TimeSpan requestDeadline)
     {
         _render = render;
         _log = log;
+        _requestDeadline = requestDeadline;
         _listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -91,7 +96,7 @@ internal sealed class MetricsServer : IDisposable
             using (client)
             {
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-                deadline.CancelAfter(RequestDeadline);
+                deadline.CancelAfter(_requestDeadline);
                 try
                 {
                     await HandleAsync(client, deadline.Token).ConfigureAwait(false);
