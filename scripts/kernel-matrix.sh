@@ -4,6 +4,7 @@
 # overlay. Prints one line per kernel: "kernel 5.10.0-35-cloud-amd64: N passed, N failed, N skipped".
 #
 #   scripts/kernel-matrix.sh                      # the whole suite on 5.10, 6.1 and 6.12
+#   scripts/kernel-matrix.sh --subset             # each capability's tests on each kernel (what .ci/run runs)
 #   scripts/kernel-matrix.sh 5.10 --filter 'FullyQualifiedName~Probe'
 #   scripts/kernel-matrix.sh 6.1 --command 'uname -r; ulimit -l'
 #
@@ -17,6 +18,8 @@
 # Options:
 #   --jobs N         guests at once (default 2)
 #   --filter EXPR    dotnet test --filter expression for every kernel
+#   --subset         only the tests scripts/kernel-matrix/subset names for each capability, and a line per
+#                    capability in the summary (one that ran no test fails the run)
 #   --all            also the pure-logic tests (trait Kernel=Independent), which are the same on every kernel
 #   --command CMD    run CMD (bash, in the repository) instead of the test suite
 #   --cpus N         virtual CPUs per guest (default 2)
@@ -30,7 +33,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 here="$repo/scripts/kernel-matrix"
 cache=${SKLOOKUP_KERNEL_CACHE:-/var/cache/sklookup-kernels}
-jobs=2 filter="" command="" cpus=2 memory=4096 timeout_min=60 out="$repo/artifacts/kernel-matrix" build=1 refresh=0 all=0
+jobs=2 filter="" command="" cpus=2 memory=4096 timeout_min=60 out="$repo/artifacts/kernel-matrix" build=1 refresh=0 all=0 subset=""
 kernels=()
 
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -40,6 +43,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --jobs) jobs=$2; shift 2 ;;
     --filter) filter=$2; shift 2 ;;
+    --subset) subset="$here/subset"; shift ;;
     --command) command=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --memory) memory=$2; shift 2 ;;
@@ -192,8 +196,13 @@ build_initramfs() {
 # Kernel=Independent: ELF parsing, encodings, file formats) is the same on every kernel and runs in
 # the native suite only, unless --all; --filter narrows it further.
 filter_for() {
-  local base=""
+  local base="" chosen
   [ "$all" = 1 ] || base="Kernel!=Independent"
+  if [ -n "$subset" ]; then
+    # Every capability's filter, each in parentheses, joined by "or".
+    chosen=$(awk -F '\t' '!/^#/ && NF == 2 { printf "%s(%s)", sep, $2; sep = "|" }' "$subset")
+    base="($chosen)${base:+&$base}"
+  fi
   if [ -n "$filter" ] && [ -n "$base" ]; then
     printf '(%s)&%s' "$filter" "$base"
   else
@@ -263,14 +272,14 @@ summarize() {
   if [ -f "$share/error" ]; then
     echo "kernel $release: did not finish (${seconds}s): $(head -1 "$share/error")"
     # What ran before the guest was stopped, from the logs of the assemblies that did not finish.
-    [ -z "$command" ] && [ -d "$share/logs" ] && python3 "$here/summary.py" "$release" "$seconds" "$share/trx"
-    return
+    [ -z "$command" ] && [ -d "$share/logs" ] && python3 "$here/summary.py" "$release" "$seconds" "$share/trx" $subset
+    return 1
   fi
   if [ -n "$command" ]; then
     echo "kernel $release: command exited $(cat "$share/status") (${seconds}s)"
-    return
+    return 0
   fi
-  python3 "$here/summary.py" "$release" "$seconds" "$share/trx"
+  python3 "$here/summary.py" "$release" "$seconds" "$share/trx" $subset
 }
 
 # --- main -----------------------------------------------------------------------------------------
@@ -305,7 +314,7 @@ main() {
 
   status=0
   for series in "${kernels[@]}"; do
-    summarize "$series" "${releases[$series]}"
+    summarize "$series" "${releases[$series]}" || status=1
     [ "$(cat "$out/$series/status" 2>/dev/null)" = 0 ] || status=1
   done
   echo "kernel matrix: $((SECONDS - matrix_started))s for ${#kernels[@]} kernel(s), $jobs at a time"

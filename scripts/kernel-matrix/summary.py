@@ -5,7 +5,9 @@ Prints "kernel RELEASE: N passed, N failed, N skipped (S s)", then each failed t
 counted by reason (a skip's reason names the missing feature and the kernel that has it). An assembly
 whose run did not finish (the guest's time ran out) has no TRX file: its console log beside the TRX
 directory is counted instead, and named as unfinished, so a timeout still shows what ran and what failed.
-Usage: summary.py RELEASE SECONDS TRX_DIR
+With a SUBSET file (see scripts/kernel-matrix/subset), one line per capability follows: what its tests did, and
+"ran no test" for a capability whose filter matched nothing, which makes the exit status 1.
+Usage: summary.py RELEASE SECONDS TRX_DIR [SUBSET]
 """
 import collections
 import glob
@@ -17,8 +19,26 @@ import xml.etree.ElementTree as ET
 NS = "{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}"
 
 
+def read_subset(path):
+    """The subset's capabilities, each with its clauses: (property, value) pairs, any of which selects a test."""
+    capabilities = []
+    with open(path) as subset:
+        for line in subset:
+            if not line.strip() or line.startswith("#"):
+                continue
+            name, expression = line.rstrip("\n").split("\t")
+            clauses = []
+            for clause in expression.split("|"):
+                prop, value = clause.split("~", 1)
+                clauses.append((prop, value.replace("\\(", "(").replace("\\)", ")")))
+            capabilities.append((name, clauses))
+    return capabilities
+
+
 def main():
     release, seconds, trx_dir = sys.argv[1:4]
+    capabilities = read_subset(sys.argv[4]) if len(sys.argv) > 4 else []
+    by_capability = collections.defaultdict(collections.Counter)
     passed = failed = skipped = 0
     failures = []
     reasons = collections.Counter()
@@ -33,9 +53,15 @@ def main():
             info = summary.find(f"{NS}RunInfos/{NS}RunInfo/{NS}Text")
             text = (info.text or "").strip().splitlines()[0][:160] if info is not None and info.text else summary.get("outcome")
             aborted.append(f"{os.path.basename(path)[:-4]}: {text}")
+        methods = {test.get("id"): test.find(f"{NS}TestMethod") for test in root.iter(NS + "UnitTest")}
         for result in root.iter(NS + "UnitTestResult"):
             outcome = result.get("outcome")
             name = result.get("testName")
+            method = methods.get(result.get("testId"))
+            names = {"DisplayName": name, "FullyQualifiedName": f"{method.get('className')}.{method.get('name')}" if method is not None else name}
+            for capability, clauses in capabilities:
+                if any(value in names.get(prop, "") for prop, value in clauses):
+                    by_capability[capability][outcome] += 1
             if outcome == "Passed":
                 passed += 1
             elif outcome == "NotExecuted":
@@ -78,7 +104,16 @@ def main():
         print(f"    failed: {failure}")
     for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
         print(f"    skipped {count}: {reason}")
+    missing = 0
+    for capability, _ in capabilities:
+        counts = by_capability[capability]
+        if sum(counts.values()) == 0:
+            missing += 1
+            print(f"    capability ran no test: {capability}")
+        else:
+            print(f"    capability: {capability}: {counts['Passed']} passed, {counts['Failed']} failed, {counts['NotExecuted']} skipped")
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
