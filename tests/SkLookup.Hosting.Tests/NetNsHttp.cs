@@ -28,6 +28,8 @@ internal static class NetNsHttp
         },
     })
     {
-        Timeout = Traffic.Timeout,
+        // Not Traffic.Timeout: the first request in a test process also JITs the whole HTTP client and Kestrel
+        // stack, which takes seconds natively and far longer under the kernel matrix's TCG.
+        Timeout = TestTiming.Scale(TimeSpan.FromSeconds(30)),
     };
 }
