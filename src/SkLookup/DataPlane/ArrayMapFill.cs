@@ -3,29 +3,43 @@ using SkLookup.Bpf;
 
 namespace SkLookup.DataPlane;
 
-/// <summary>Creates the ARRAY maps the program owns (<see cref="ProbeTable"/>, <see cref="AddressPrefilter"/>) filled in one batch update.</summary>
+/// <summary>Creates the ARRAY maps the program owns (<see cref="ProbeTable"/>, <see cref="AddressPrefilter"/>) filled by batch updates.</summary>
 internal static class ArrayMapFill
 {
     /// <summary>
-    /// Creates the map of <paramref name="spec"/> (u32 keys) and writes <paramref name="entries"/>, index to value
-    /// (each exactly <see cref="MapSpec.ValueSize"/> bytes), with one batch update; the map is closed if that fails.
+    /// How many entries one batch update writes. A million-binding table has hundreds of thousands of buckets;
+    /// copying them all into one key buffer and one value buffer would hold a second copy of the table (tens of
+    /// MiB) at the apply's peak memory, while a batch of this size costs the same system calls per entry.
     /// </summary>
-    public static BpfMap Create(MapSpec spec, IReadOnlyCollection<KeyValuePair<uint, byte[]>> entries)
+    private const int EntriesPerBatch = 16384;
+
+    /// <summary>
+    /// Creates the map of <paramref name="spec"/> (u32 keys) and writes <paramref name="entries"/>, index to value
+    /// (each exactly <see cref="MapSpec.ValueSize"/> bytes), with batch updates; the map is closed if that fails.
+    /// The map is new and no program uses it yet, so writing it in several batches is as good as in one.
+    /// </summary>
+    public static BpfMap Create(MapSpec spec, IEnumerable<KeyValuePair<uint, byte[]>> entries)
     {
         var map = BpfMap.Create(spec);
         try
         {
             var valueSize = (int)spec.ValueSize;
-            var keys = new byte[entries.Count * 4];
-            var values = new byte[entries.Count * valueSize];
-            var i = 0;
+            var batch = entries.TryGetNonEnumeratedCount(out var total) ? Math.Clamp(total, 1, EntriesPerBatch) : EntriesPerBatch;
+            var keys = new byte[batch * 4];
+            var values = new byte[batch * valueSize];
+            var count = 0;
             foreach (var (index, value) in entries)
             {
-                BinaryPrimitives.WriteUInt32LittleEndian(keys.AsSpan(i * 4), index);
-                value.CopyTo(values, i * valueSize);
-                i++;
+                BinaryPrimitives.WriteUInt32LittleEndian(keys.AsSpan(count * 4), index);
+                value.CopyTo(values, count * valueSize);
+                if (++count == batch)
+                {
+                    map.UpdateBatch(keys, values);
+                    count = 0;
+                }
             }
-            map.UpdateBatch(keys, values);
+            if (count > 0)
+                map.UpdateBatch(keys.AsSpan(0, count * 4), values.AsSpan(0, count * valueSize));
             return map;
         }
         catch

@@ -24,7 +24,7 @@ internal static class DispatcherLoader
         {
             foreach (var (family, layout) in shape.Tables)
             {
-                var table = ProbeTable.Create(family, layout.Bits, new Dictionary<uint, byte[]>(layout.Buckets));
+                var table = ProbeTable.Create(family, layout.Bits, layout.Buckets);
                 tables.Add(table);
                 all[ProbeTable.MapName(family)] = table;
                 var filter = AddressPrefilter.Create(family, layout.Prefilter);

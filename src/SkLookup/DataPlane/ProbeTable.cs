@@ -230,7 +230,7 @@ internal static class ProbeTable
     }
 
     /// <summary>Writes the placed buckets into a new table map.</summary>
-    public static BpfMap Create(Family family, int bits, Dictionary<uint, byte[]> buckets) => ArrayMapFill.Create(Spec(family, bits), buckets);
+    public static BpfMap Create(Family family, int bits, IEnumerable<KeyValuePair<uint, byte[]>> buckets) => ArrayMapFill.Create(Spec(family, bits), buckets);
 
     /// <summary>
     /// Adds or replaces a key in a live table. Returns false when both of its buckets are full and no key in them can
