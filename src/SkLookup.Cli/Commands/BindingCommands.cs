@@ -287,8 +287,8 @@ internal static class BindingCommands
         output.WriteLine(diff.IsEmpty
             ? "no change: the bindings are those in the file already"
             : dry
-                ? $"dry run: would add {diff.Added.Count} and remove {diff.Removed.Count} bindings"
-                : $"applied: added {diff.Added.Count} and removed {diff.Removed.Count} bindings");
+                ? $"dry run: would add {diff.Added.Count:N0} and remove {diff.Removed.Count:N0} bindings"
+                : $"applied: added {diff.Added.Count:N0} and removed {diff.Removed.Count:N0} bindings");
         output.Flush();
     }
 }
