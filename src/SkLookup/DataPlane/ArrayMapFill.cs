@@ -8,8 +8,8 @@ internal static class ArrayMapFill
 {
     /// <summary>
     /// How many entries one batch update writes. A million-binding table has hundreds of thousands of buckets;
-    /// copying them all into one key buffer and one value buffer would hold a second copy of the table (tens of
-    /// MiB) at the apply's peak memory; batches of this size keep it to one system call per 16,384 buckets.
+    /// copying them all into one key buffer and one value buffer would allocate a second copy of the table (tens
+    /// of MiB) for a single system call, while batches of this size need one call per 16,384 buckets.
     /// </summary>
     private const int EntriesPerBatch = 16384;
 
