@@ -3,7 +3,8 @@ namespace SkLookup.Benchmarks.ControlPlane;
 /// <summary>
 /// A form of the <c>sklookup</c> tool to time, as bench/run.sh builds them: the dotnet tool as
 /// <c>dotnet tool install</c> installs it from scripts/publish-cli.sh's packages, the framework-dependent build
-/// (run with <c>dotnet</c>), the self-contained single file and the native AOT binary. Paths are relative to
+/// (run with <c>dotnet</c>), the self-contained single file (the native AOT binary where that builds), the trimmed
+/// ReadyToRun single file that builds without a C toolchain, and the native AOT binary. Paths are relative to
 /// the repository root.
 /// </summary>
 /// <param name="Name">How the report names it.</param>
@@ -29,7 +30,7 @@ internal sealed record CliForm(string Name, string FileName, IReadOnlyList<strin
     public const double AotTargetMilliseconds = 10, ToolTargetMilliseconds = 60;
 
     /// <summary>The name of the single-file form, whose target is the dotnet tool's measured time.</summary>
-    public const string SingleFileName = "self-contained single file (trimmed, ReadyToRun)";
+    public const string SingleFileName = "self-contained single file (`artifacts/cli/RID/sklookup`: the native AOT binary where native AOT builds)";
 
     /// <summary>The name of the dotnet tool's form.</summary>
     public const string ToolName = "dotnet tool (`dotnet tool install`; native AOT on linux-x64)";
@@ -45,6 +46,7 @@ internal sealed record CliForm(string Name, string FileName, IReadOnlyList<strin
             new(ToolName, At($"{ToolDirectory}/sklookup"), [], At($"{ToolDirectory}/sklookup"), ToolTargetMilliseconds),
             new("JIT: `dotnet SkLookup.Cli.dll` (the tool's framework-dependent build)", "dotnet", [dll], dll, null),
             new(SingleFileName, At($"{PublishDirectory}/{rid}/sklookup"), [], At($"{PublishDirectory}/{rid}/sklookup"), null),
+            new("single file without a C toolchain (trimmed, ReadyToRun)", At($"{PublishDirectory}/{rid}-r2r/sklookup"), [], At($"{PublishDirectory}/{rid}-r2r/sklookup"), null),
             new("native AOT", At($"{PublishDirectory}/{rid}-aot/sklookup"), [], At($"{PublishDirectory}/{rid}-aot/sklookup"), AotTargetMilliseconds),
         ];
     }

@@ -196,7 +196,7 @@ internal sealed class ControlPlaneBenchmark(string repositoryRoot, bool quick, A
             // Two untimed runs first: the page cache then holds the tool's files, as it would on a server.
             for (var run = -2; run < runs; run++)
             {
-                var elapsed = RunTool(form.FileName, arguments);
+                var elapsed = CommandTimer.Run(form.FileName, arguments);
                 if (run >= 0)
                     milliseconds.Add(elapsed.TotalMilliseconds);
                 using var dispatcher = Dispatcher.Open(netns, bpffs, write: true);

@@ -37,6 +37,30 @@ internal static unsafe partial class LinuxNative
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 
+    // posix_spawnp returns its error number rather than setting errno.
+    [LibraryImport(Library, EntryPoint = "posix_spawnp")]
+    internal static partial int PosixSpawnSearchingPath(int* pid, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp);
+
+    [LibraryImport(Library, EntryPoint = "posix_spawn_file_actions_init")]
+    internal static partial int PosixSpawnFileActionsInit(void* fileActions);
+
+    [LibraryImport(Library, EntryPoint = "posix_spawn_file_actions_addopen")]
+    internal static partial int PosixSpawnFileActionsAddOpen(void* fileActions, int fd, byte* path, int flags, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "posix_spawn_file_actions_adddup2")]
+    internal static partial int PosixSpawnFileActionsAddDup2(void* fileActions, int fd, int newFd);
+
+    [LibraryImport(Library, EntryPoint = "posix_spawn_file_actions_destroy")]
+    internal static partial int PosixSpawnFileActionsDestroy(void* fileActions);
+
+    [LibraryImport(Library, EntryPoint = "waitpid", SetLastError = true)]
+    internal static partial int WaitPid(int pid, int* status, int options);
+
+    /// <summary>Room for glibc's <c>posix_spawn_file_actions_t</c> (80 bytes on 64-bit Linux).</summary>
+    internal const int SpawnFileActionsSize = 256;
+
+    internal const int O_WRONLY = 1, O_CREAT = 0x40, O_TRUNC = 0x200, O_CLOEXEC = 0x80000;
+
     internal const int AF_PACKET = 17, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000;
     internal const int SOL_SOCKET = 1, SO_ATTACH_FILTER = 26, SOL_PACKET = 263, PACKET_QDISC_BYPASS = 20;
     internal const int SOL_IP = 0, IP_TRANSPARENT = 19, SOL_IPV6 = 41, IPV6_TRANSPARENT = 75;

@@ -22,11 +22,11 @@ internal sealed class BindingState
             Count(match, id, +1);
     }
 
-    /// <summary>Reads the bindings from the two binding maps.</summary>
-    public static BindingState Read(BpfMap bindings4, BpfMap bindings6)
+    /// <summary>Reads the bindings from binding maps (both families', or those of the families that have bindings).</summary>
+    public static BindingState Read(IEnumerable<BpfMap> bindingMaps)
     {
         var entries = new Dictionary<BindingMatch, uint>();
-        foreach (var map in new[] { bindings4, bindings6 })
+        foreach (var map in bindingMaps)
         {
             var keySize = map.KeySize;
             // In batches, decoding straight from the kernel's buffers: nothing per entry but the match itself.

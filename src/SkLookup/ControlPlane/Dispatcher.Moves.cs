@@ -56,7 +56,7 @@ public sealed partial class Dispatcher
                 // its code (destination ids live in its table); a class of decision trees has them in its code.
                 if (!summary.KeepsProgramOnMove(match) || !_state.TryUpdateTables(binding.Family, 0, [], [(match, newId)]))
                 {
-                    var shape = BindingsState().Shape();
+                    var shape = BindingsState(summary).Shape();
                     if (!_state.TryUpdateInPlace(shape, [], [(match, newId)]))
                         _state.Swap(shape);
                 }

@@ -169,7 +169,7 @@ public sealed partial class Dispatcher
                 CopyEntries(old, map);
             }
             var programMaps = _state.Maps.With(newMaps);
-            var state = BindingState.Read(programMaps[DispatcherLayout.Bindings4.Name], programMaps[DispatcherLayout.Bindings6.Name]);
+            var state = BindingState.Read([programMaps[DispatcherLayout.Bindings4.Name], programMaps[DispatcherLayout.Bindings6.Name]]);
             // The binding summary is derived, never copied: counted afresh from the copied bindings.
             var labels = newMaps.TryGetValue(ControlLayout.Labels.Name, out var copiedLabels) ? copiedLabels : _state.Maps.Labels;
             var (summaryMap, summary) = BindingSummary.Create(state.Entries, labels.LookupAll().Select(pair => BitConverter.ToUInt32(pair.Value)).Where(id => id < DispatcherLayout.MaxDestinations));

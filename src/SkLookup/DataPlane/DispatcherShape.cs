@@ -51,7 +51,7 @@ internal sealed class DispatcherShape
     public const int InlineLimit = 512;
 
     /// <summary>Changes whenever the generator emits different code for the same shape.</summary>
-    public const string GeneratorVersion = "sk_dispatcher/9";
+    public const string GeneratorVersion = "sk_dispatcher/10";
 
     private readonly Dictionary<Family, List<InlineBinding>> _hashed;
     private readonly Lazy<IReadOnlyDictionary<Family, ProbeTableLayout>> _tables;
