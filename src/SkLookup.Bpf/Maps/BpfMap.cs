@@ -510,8 +510,9 @@ public sealed unsafe class BpfMap : IDisposable
         var chunk = (int)Math.Min((uint)batchEntries, Math.Max(MaxEntries, 1u));
         var batchToken = new byte[Math.Max(8, KeySize)];
         var first = true;
-        var keys = new byte[chunk * KeySize];
-        var values = new byte[chunk * ValueSize];
+        // Not zeroed: the handler sees only what the kernel wrote, and a small map's entries touch the first pages alone.
+        var keys = GC.AllocateUninitializedArray<byte>(chunk * KeySize);
+        var values = GC.AllocateUninitializedArray<byte>(chunk * ValueSize);
         while (true)
         {
             uint returned;
@@ -535,8 +536,8 @@ public sealed unsafe class BpfMap : IDisposable
             if (errno == Errno.ENOSPC && chunk < MaxEntries)
             {
                 chunk *= 4; // A hash bucket holds more entries than one chunk: the kernel returns whole buckets.
-                keys = new byte[chunk * KeySize];
-                values = new byte[chunk * ValueSize];
+                keys = GC.AllocateUninitializedArray<byte>(chunk * KeySize);
+                values = GC.AllocateUninitializedArray<byte>(chunk * ValueSize);
                 continue;
             }
             if (errno is not (0 or Errno.ENOENT))
