@@ -170,14 +170,14 @@ public static class BindingsFile
             {
                 if (entry.Protocol is { } protocol)
                 {
-                    Add(Binding.Create(entry.Label, protocol, Binding.ParsePrefix(prefixes.Text), entry.Port));
+                    Add(Binding.CreateWithCheckedLabel(entry.Label, protocol, Binding.ParsePrefix(prefixes.Text), entry.Port));
                 }
                 else
                 {
                     // A tubular entry: both protocols. Host bits are refused as bind refuses them, not cleared.
                     var network = Binding.ParsePrefix(prefixes.Text);
-                    Add(Binding.Create(entry.Label, Protocol.Tcp, network, entry.Port));
-                    Add(Binding.Create(entry.Label, Protocol.Udp, network, entry.Port));
+                    Add(Binding.CreateWithCheckedLabel(entry.Label, Protocol.Tcp, network, entry.Port));
+                    Add(Binding.CreateWithCheckedLabel(entry.Label, Protocol.Udp, network, entry.Port));
                 }
             }
             catch (SteeringException exception) when (exception.Error != SteeringError.InvalidFile)
@@ -280,7 +280,7 @@ public static class BindingsFile
             while (tokens.Read() && tokens.TokenType == JsonTokenType.PropertyName)
             {
                 // The name is read before the next token: reading on may move the buffer under it.
-                var name = tokens.Reader;
+                ref var name = ref tokens.Reader;
                 Field field;
                 if (name.ValueTextEquals("label"u8))
                     field = Field.Label;
@@ -296,7 +296,7 @@ public static class BindingsFile
                     throw Invalid($"bindings[{index}]: \"{FieldName(field)}\" is given twice: keep one");
                 seen |= 1 << (int)field;
                 tokens.Read();
-                var value = tokens.Reader;
+                ref var value = ref tokens.Reader;
                 switch (field)
                 {
                     case Field.Label:

@@ -57,8 +57,9 @@ internal ref struct JsonTokenStream
     /// <summary>The current token's type.</summary>
     public readonly JsonTokenType TokenType => _reader.TokenType;
 
-    /// <summary>The reader, to read the current token's value.</summary>
-    public readonly Utf8JsonReader Reader => _reader;
+    /// <summary>The reader, to read the current token's value; a reference, as the reader is too large to copy for every token.</summary>
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    public ref Utf8JsonReader Reader => ref _reader;
 
     /// <summary>Moves to the next token; false at the end of the input.</summary>
     /// <exception cref="JsonException">The input is not valid JSON.</exception>
