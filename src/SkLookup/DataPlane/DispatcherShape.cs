@@ -170,7 +170,7 @@ internal sealed class DispatcherShape
         return byPort != 0 ? byPort : CompareAddresses(a.Match.Prefix.BaseAddress, b.Match.Prefix.BaseAddress);
     }
 
-    // By their bytes, not their text: formatting both prefixes of every compare was a tenth of a bind's time at 200 bindings.
+    // By their bytes, not their text: formatting both prefixes of every compare was 3% of a bind's CPU time at 200 bindings (perf).
     private static int CompareAddresses(System.Net.IPAddress a, System.Net.IPAddress b)
     {
         Span<byte> first = stackalloc byte[16], second = stackalloc byte[16];
