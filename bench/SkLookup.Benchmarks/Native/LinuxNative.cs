@@ -59,7 +59,7 @@ internal static unsafe partial class LinuxNative
     /// <summary>Room for glibc's <c>posix_spawn_file_actions_t</c> (80 bytes on 64-bit Linux).</summary>
     internal const int SpawnFileActionsSize = 256;
 
-    internal const int O_WRONLY = 1, O_CREAT = 0x40, O_TRUNC = 0x200, O_CLOEXEC = 0x80000;
+    internal const int O_WRONLY = 1, O_CREAT = 0x40, O_TRUNC = 0x200;
 
     internal const int AF_PACKET = 17, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000;
     internal const int SOL_SOCKET = 1, SO_ATTACH_FILTER = 26, SOL_PACKET = 263, PACKET_QDISC_BYPASS = 20;

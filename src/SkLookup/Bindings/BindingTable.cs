@@ -57,7 +57,8 @@ public static class BindingTable
         return byPort != 0 ? byPort : string.CompareOrdinal(a.Label, b.Label);
     }
 
-    private static int CompareAddresses(IPAddress a, IPAddress b)
+    /// <summary>Orders addresses by their bytes, most significant first (an IPv4 address before an IPv6 one of the same prefix bytes).</summary>
+    internal static int CompareAddresses(IPAddress a, IPAddress b)
     {
         Span<byte> x = stackalloc byte[16];
         Span<byte> y = stackalloc byte[16];

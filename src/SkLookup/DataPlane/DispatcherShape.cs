@@ -167,16 +167,8 @@ internal sealed class DispatcherShape
         if (byProbe != 0)
             return byProbe;
         var byPort = a.Match.Port.CompareTo(b.Match.Port);
-        return byPort != 0 ? byPort : CompareAddresses(a.Match.Prefix.BaseAddress, b.Match.Prefix.BaseAddress);
-    }
-
-    // By their bytes, not their text: formatting both prefixes of every compare was 3% of a bind's CPU time at 200 bindings (perf).
-    private static int CompareAddresses(System.Net.IPAddress a, System.Net.IPAddress b)
-    {
-        Span<byte> first = stackalloc byte[16], second = stackalloc byte[16];
-        a.TryWriteBytes(first, out var firstLength);
-        b.TryWriteBytes(second, out var secondLength);
-        return first[..firstLength].SequenceCompareTo(second[..secondLength]);
+        // By their bytes, not their text: formatting both prefixes of every compare was 3% of a bind's CPU time at 200 bindings (perf).
+        return byPort != 0 ? byPort : BindingTable.CompareAddresses(a.Match.Prefix.BaseAddress, b.Match.Prefix.BaseAddress);
     }
 
     private string ComputeFingerprint()

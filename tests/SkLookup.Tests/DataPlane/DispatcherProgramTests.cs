@@ -272,7 +272,7 @@ public sealed class DispatcherProgramTests
     public void TheVerifierChecksTheDeliveryOnceForAllTreeLeaves()
     {
         // 200 host bindings on 20 destinations, as decision trees: a bind's program load. With each leaf's constant
-        // destination id, Linux 6.18 verified the delivery per id: 6,637 instructions; with ids it cannot know, 1,461.
+        // destination id, Linux 6.18 verified the delivery once per id, 7,543 instructions for this set.
         using var harness = new DispatcherHarness();
         harness.Bind([.. Enumerable.Range(1, 200).Select(i => Binding.Parse($"d{i % 20}", "tcp", $"10.0.{i / 256}.{i % 256}", "80"))]);
         var program = harness.Load();
